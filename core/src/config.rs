@@ -1,0 +1,359 @@
+//! Engine configuration: one set of keys shared by Rust, C, Python, Node and the CLI.
+
+use bytes::Bytes;
+use serde::Deserialize;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The configuration of an [`Engine`](crate::Engine).
+///
+/// Every field is also a string key for [`Config::set`], the C function
+/// `ssecast_config_set`, the Python and Node keyword options, the CLI flags
+/// (`--history-size`), the `SSECAST_*` environment variables and the TOML file.
+/// [`KEYS`] lists them with their meaning.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// TCP port to listen on; 0 picks a free one (read it back with `Engine::port`).
+    pub port: u16,
+    /// Address to bind, IPv4 or IPv6.
+    pub bind: String,
+    /// Bearer token that enables `POST /publish`; `None` leaves HTTP publishing off.
+    pub publish_token: Option<String>,
+    /// Most events kept per topic for replay.
+    pub history_size: usize,
+    /// Most bytes of encoded events kept per topic for replay.
+    pub history_bytes: usize,
+    /// Oldest event kept for replay, in milliseconds; 0 keeps events regardless of age.
+    pub history_ttl_ms: u64,
+    /// Origins allowed to connect from a browser page of another origin; `*` allows any.
+    pub cors_origins: Vec<String>,
+    /// Idle interval after which a keep-alive comment is sent, in milliseconds; 0 disables.
+    pub keepalive_ms: u64,
+    /// Reconnection delay sent to clients when they connect, in milliseconds; 0 sends none.
+    pub retry_ms: u32,
+    /// Most event streams open at once; further subscribers get `503`.
+    pub max_connections: usize,
+    /// Most topics one stream may subscribe to.
+    pub max_topics_per_connection: usize,
+    /// Largest payload accepted by `publish`, in bytes.
+    pub max_event_bytes: usize,
+    /// Path of the event stream endpoint.
+    pub events_path: String,
+    /// Path of the HTTP publish endpoint.
+    pub publish_path: String,
+    /// Path of the health check endpoint.
+    pub health_path: String,
+    /// Threads of the engine's runtime; 0 uses one per CPU.
+    pub worker_threads: usize,
+    /// How long `stop` waits for streams to flush and close, in milliseconds.
+    pub shutdown_timeout_ms: u64,
+    /// An HTML page served at `GET /` (the CLI's demo page). Rust API only.
+    #[serde(skip)]
+    pub index_page: Option<Bytes>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 8080,
+            bind: "127.0.0.1".into(),
+            publish_token: None,
+            history_size: 1000,
+            history_bytes: 16 << 20,
+            history_ttl_ms: 3_600_000,
+            cors_origins: Vec::new(),
+            keepalive_ms: 15_000,
+            retry_ms: 0,
+            max_connections: 10_000,
+            max_topics_per_connection: 32,
+            max_event_bytes: 1 << 20,
+            events_path: "/events".into(),
+            publish_path: "/publish".into(),
+            health_path: "/healthz".into(),
+            worker_threads: 0,
+            shutdown_timeout_ms: 5_000,
+            index_page: None,
+        }
+    }
+}
+
+/// A configuration key and what it means.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyInfo {
+    /// The key, in snake_case.
+    pub name: &'static str,
+    /// One line saying what it sets.
+    pub help: &'static str,
+}
+
+/// Every configuration key accepted by [`Config::set`], in documentation order.
+pub const KEYS: &[KeyInfo] = &[
+    KeyInfo {
+        name: "port",
+        help: "TCP port to listen on; 0 picks a free one",
+    },
+    KeyInfo {
+        name: "bind",
+        help: "address to bind (IPv4 or IPv6)",
+    },
+    KeyInfo {
+        name: "publish_token",
+        help: "bearer token that enables POST /publish (empty: off)",
+    },
+    KeyInfo {
+        name: "history_size",
+        help: "most events kept per topic for replay",
+    },
+    KeyInfo {
+        name: "history_bytes",
+        help: "most bytes of events kept per topic for replay",
+    },
+    KeyInfo {
+        name: "history_ttl_ms",
+        help: "oldest event kept for replay, in ms (0: no age limit)",
+    },
+    KeyInfo {
+        name: "cors_origins",
+        help: "comma-separated origins allowed cross-origin (* for any)",
+    },
+    KeyInfo {
+        name: "keepalive_ms",
+        help: "idle interval before a keep-alive comment, in ms (0: off)",
+    },
+    KeyInfo {
+        name: "retry_ms",
+        help: "reconnection delay sent to clients on connect, in ms (0: none)",
+    },
+    KeyInfo {
+        name: "max_connections",
+        help: "most event streams open at once (others get 503)",
+    },
+    KeyInfo {
+        name: "max_topics_per_connection",
+        help: "most topics one stream may subscribe to",
+    },
+    KeyInfo {
+        name: "max_event_bytes",
+        help: "largest payload accepted by publish, in bytes",
+    },
+    KeyInfo {
+        name: "events_path",
+        help: "path of the event stream endpoint",
+    },
+    KeyInfo {
+        name: "publish_path",
+        help: "path of the HTTP publish endpoint",
+    },
+    KeyInfo {
+        name: "health_path",
+        help: "path of the health check endpoint",
+    },
+    KeyInfo {
+        name: "worker_threads",
+        help: "threads of the engine's runtime (0: one per CPU)",
+    },
+    KeyInfo {
+        name: "shutdown_timeout_ms",
+        help: "how long stop waits for streams to close, in ms",
+    },
+];
+
+impl Config {
+    /// Sets one key from its string form, as given on a command line or through the C
+    /// API. Lists (`cors_origins`) are comma-separated; an empty `publish_token` turns
+    /// HTTP publishing off.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let v = value.trim();
+        match key {
+            "port" => self.port = parse(key, v, 0, u16::MAX as u64)? as u16,
+            "bind" => self.bind = non_empty(key, v)?,
+            "publish_token" => {
+                self.publish_token = (!v.is_empty()).then(|| v.to_owned());
+            }
+            "history_size" => self.history_size = parse(key, v, 1, 10_000_000)? as usize,
+            "history_bytes" => self.history_bytes = parse(key, v, 1024, 1 << 40)? as usize,
+            "history_ttl_ms" => self.history_ttl_ms = parse(key, v, 0, u64::MAX)?,
+            "cors_origins" => {
+                self.cors_origins = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            "keepalive_ms" => self.keepalive_ms = parse(key, v, 0, u64::MAX)?,
+            "retry_ms" => self.retry_ms = parse(key, v, 0, u32::MAX as u64)? as u32,
+            "max_connections" => self.max_connections = parse(key, v, 1, 100_000_000)? as usize,
+            "max_topics_per_connection" => {
+                self.max_topics_per_connection = parse(key, v, 1, 10_000)? as usize
+            }
+            "max_event_bytes" => self.max_event_bytes = parse(key, v, 1, 1 << 30)? as usize,
+            "events_path" => self.events_path = non_empty(key, v)?,
+            "publish_path" => self.publish_path = non_empty(key, v)?,
+            "health_path" => self.health_path = non_empty(key, v)?,
+            "worker_threads" => self.worker_threads = parse(key, v, 0, 1024)? as usize,
+            "shutdown_timeout_ms" => self.shutdown_timeout_ms = parse(key, v, 0, u64::MAX)?,
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!("unknown configuration key {key:?}"),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// The current value of a key in the string form [`Config::set`] accepts, or
+    /// `None` for an unknown key.
+    pub fn get(&self, key: &str) -> Option<String> {
+        Some(match key {
+            "port" => self.port.to_string(),
+            "bind" => self.bind.clone(),
+            "publish_token" => self.publish_token.clone().unwrap_or_default(),
+            "history_size" => self.history_size.to_string(),
+            "history_bytes" => self.history_bytes.to_string(),
+            "history_ttl_ms" => self.history_ttl_ms.to_string(),
+            "cors_origins" => self.cors_origins.join(","),
+            "keepalive_ms" => self.keepalive_ms.to_string(),
+            "retry_ms" => self.retry_ms.to_string(),
+            "max_connections" => self.max_connections.to_string(),
+            "max_topics_per_connection" => self.max_topics_per_connection.to_string(),
+            "max_event_bytes" => self.max_event_bytes.to_string(),
+            "events_path" => self.events_path.clone(),
+            "publish_path" => self.publish_path.clone(),
+            "health_path" => self.health_path.clone(),
+            "worker_threads" => self.worker_threads.to_string(),
+            "shutdown_timeout_ms" => self.shutdown_timeout_ms.to_string(),
+            _ => return None,
+        })
+    }
+
+    /// Checks the relations between keys that [`Config::set`] cannot check alone.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::new(ErrorKind::InvalidConfig, msg));
+        if self.bind.parse::<std::net::IpAddr>().is_err() {
+            return bad(format!("bind: {:?} is not an IP address", self.bind));
+        }
+        let paths = [
+            ("events_path", &self.events_path),
+            ("publish_path", &self.publish_path),
+            ("health_path", &self.health_path),
+        ];
+        for (i, (key, path)) in paths.iter().enumerate() {
+            if !path.starts_with('/') || path.contains(['?', '#']) || path.len() > 256 {
+                return bad(format!(
+                    "{key}: {path:?} must start with '/' and hold no '?' or '#'"
+                ));
+            }
+            if path.as_str() == "/" && self.index_page.is_some() {
+                return bad(format!("{key}: '/' is taken by the index page"));
+            }
+            if let Some((other, _)) = paths[..i].iter().find(|(_, p)| p == path) {
+                return bad(format!("{key} and {other} are both {path:?}"));
+            }
+        }
+        if self.history_size == 0 || self.max_connections == 0 || self.max_event_bytes == 0 {
+            return bad(
+                "history_size, max_connections and max_event_bytes must be at least 1".into(),
+            );
+        }
+        if self.max_topics_per_connection == 0 {
+            return bad("max_topics_per_connection must be at least 1".into());
+        }
+        if let Some(token) = &self.publish_token {
+            if token.is_empty() || token.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
+                return bad("publish_token must be printable ASCII without spaces".into());
+            }
+        }
+        for origin in &self.cors_origins {
+            if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return bad(format!(
+                    "cors_origins: {origin:?} is not an origin such as https://example.com or *"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse(key: &str, value: &str, min: u64, max: u64) -> Result<u64> {
+    match value.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(Error::new(
+            ErrorKind::InvalidConfig,
+            format!("{key}: expected a whole number from {min} to {max}, got {value:?}"),
+        )),
+    }
+}
+
+fn non_empty(key: &str, value: &str) -> Result<String> {
+    if value.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidConfig,
+            format!("{key} must not be empty"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_round_trips() {
+        let defaults = Config::default();
+        for key in KEYS {
+            let value = defaults.get(key.name).expect(key.name);
+            let mut config = Config::default();
+            config.set(key.name, &value).expect(key.name);
+            assert_eq!(config, defaults, "{}", key.name);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let mut config = Config::default();
+        let err = config.set("nope", "1").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+        assert!(err.message().contains("nope"));
+        let err = config.set("port", "70000").unwrap_err();
+        assert!(err.message().contains("port"), "{}", err.message());
+        let err = config.set("history_size", "-1").unwrap_err();
+        assert!(err.message().contains("history_size"));
+        assert!(config.set("bind", "").is_err());
+    }
+
+    #[test]
+    fn validate_checks_relations() {
+        let mut config = Config::default();
+        config.set("publish_path", "/events").unwrap();
+        assert!(config
+            .validate()
+            .unwrap_err()
+            .message()
+            .contains("publish_path"));
+        let mut config = Config::default();
+        config.set("bind", "localhost:80").unwrap();
+        assert!(config.validate().is_err());
+        let mut config = Config::default();
+        config.set("cors_origins", "example.com").unwrap();
+        assert!(config.validate().is_err());
+        config
+            .set("cors_origins", "https://a.example, http://b.example:8080")
+            .unwrap();
+        assert_eq!(config.cors_origins.len(), 2);
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn deserialises_with_unknown_keys_rejected() {
+        let ok: Config =
+            serde_json::from_value(serde_json::json!({"port": 0, "cors_origins": ["*"]})).unwrap();
+        assert_eq!(ok.port, 0);
+        assert_eq!(ok.history_size, Config::default().history_size);
+        let bad = serde_json::from_value::<Config>(serde_json::json!({"prot": 1}));
+        assert!(bad.unwrap_err().to_string().contains("prot"));
+    }
+}

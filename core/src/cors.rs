@@ -1,0 +1,113 @@
+//! Cross-origin checks for browser pages served from another origin.
+
+use http::header::{HOST, ORIGIN};
+use http::{HeaderMap, HeaderValue};
+
+/// What the engine answers to a request's `Origin`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Cors {
+    /// No `Origin`, or the engine's own origin: no CORS headers needed.
+    SameOrigin,
+    /// A listed origin, echoed back with credentials allowed.
+    Listed(HeaderValue),
+    /// Any origin is allowed (`*`), without credentials.
+    Any,
+    /// An origin that is not allowed.
+    Refused,
+}
+
+/// Decides how to answer the request's `Origin` given the allowlist.
+pub(crate) fn check(allowed: &[String], headers: &HeaderMap) -> Cors {
+    let Some(origin) = headers.get(ORIGIN) else {
+        return Cors::SameOrigin;
+    };
+    let Ok(text) = origin.to_str() else {
+        return Cors::Refused;
+    };
+    if let Some(host) = headers.get(HOST).and_then(|h| h.to_str().ok()) {
+        let own = text
+            .strip_prefix("http://")
+            .or_else(|| text.strip_prefix("https://"));
+        if own == Some(host) {
+            return Cors::SameOrigin;
+        }
+    }
+    if allowed.iter().any(|a| a == text) {
+        return Cors::Listed(origin.clone());
+    }
+    if allowed.iter().any(|a| a == "*") {
+        return Cors::Any;
+    }
+    Cors::Refused
+}
+
+impl Cors {
+    /// Adds the `Access-Control-*` headers of a simple request's response.
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
+        match self {
+            Cors::Listed(origin) => {
+                headers.insert("access-control-allow-origin", origin.clone());
+                headers.insert(
+                    "access-control-allow-credentials",
+                    HeaderValue::from_static("true"),
+                );
+                headers.insert("vary", HeaderValue::from_static("Origin"));
+            }
+            Cors::Any => {
+                headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+            }
+            Cors::SameOrigin | Cors::Refused => {}
+        }
+    }
+
+    /// Adds the headers of a preflight response on top of [`Cors::apply`].
+    pub(crate) fn apply_preflight(&self, headers: &mut HeaderMap) {
+        self.apply(headers);
+        headers.insert(
+            "access-control-allow-methods",
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        headers.insert(
+            "access-control-allow-headers",
+            HeaderValue::from_static("Authorization, Content-Type, Last-Event-ID, Cache-Control"),
+        );
+        headers.insert("access-control-max-age", HeaderValue::from_static("600"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(HOST, host.parse().unwrap());
+        if let Some(o) = origin {
+            h.insert(ORIGIN, o.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn decides_by_origin() {
+        let list = vec!["https://app.example".to_string()];
+        assert_eq!(check(&list, &headers(None, "h:1")), Cors::SameOrigin);
+        assert_eq!(
+            check(&list, &headers(Some("http://h:1"), "h:1")),
+            Cors::SameOrigin
+        );
+        assert!(matches!(
+            check(&list, &headers(Some("https://app.example"), "h:1")),
+            Cors::Listed(_)
+        ));
+        assert_eq!(
+            check(&list, &headers(Some("https://evil.example"), "h:1")),
+            Cors::Refused
+        );
+        assert_eq!(
+            check(&["*".into()], &headers(Some("https://x.example"), "h:1")),
+            Cors::Any
+        );
+        assert_eq!(check(&[], &headers(Some("null"), "h:1")), Cors::Refused);
+    }
+}

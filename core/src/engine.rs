@@ -1,0 +1,205 @@
+//! The engine: owns its runtime and server, and takes publishes from any thread.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpSocket;
+use tokio::runtime::Runtime;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::event::Event;
+use crate::hub::{Hub, Stats};
+use crate::server::{serve, Shared};
+use crate::stream::KEEPALIVE_TICKS;
+
+/// A running ssecast engine: an HTTP server on its own threads that streams
+/// published events to subscribers.
+///
+/// `Engine` is `Send + Sync`; share it (for example in an `Arc`) and publish from
+/// any thread without entering its runtime. Dropping it stops it.
+pub struct Engine {
+    hub: Arc<Hub>,
+    addr: SocketAddr,
+    running: Mutex<Option<Running>>,
+}
+
+struct Running {
+    runtime: Runtime,
+    shutdown: watch::Sender<bool>,
+    server_done: mpsc::Receiver<()>,
+    grace: Duration,
+}
+
+impl Engine {
+    /// Validates `config`, binds the port (0 picks a free one) and starts serving
+    /// on a runtime of its own. Returns once the socket accepts connections.
+    pub fn start(config: Config) -> Result<Engine> {
+        config.validate()?;
+        let ip: IpAddr = config.bind.parse().map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidConfig,
+                format!("bind: {:?} is not an IP address", config.bind),
+            )
+        })?;
+        let threads = match config.worker_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("ssecast")
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Internal,
+                    format!("cannot start the runtime: {e}"),
+                )
+            })?;
+        let listener = {
+            let _entered = runtime.enter();
+            bind(SocketAddr::new(ip, config.port))?
+        };
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+        let hub = Arc::new(Hub::new(&config));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (done_tx, server_done) = mpsc::channel();
+        let grace = Duration::from_millis(config.shutdown_timeout_ms);
+        let keepalive = Duration::from_millis(config.keepalive_ms) / KEEPALIVE_TICKS as u32;
+        let history_ttl = config.history_ttl_ms;
+        let shared = Arc::new(Shared {
+            hub: hub.clone(),
+            config,
+        });
+        runtime.spawn(async move {
+            serve(listener, shared, shutdown_rx).await;
+            let _ = done_tx.send(());
+        });
+        if !keepalive.is_zero() {
+            runtime.spawn(tick(hub.clone(), keepalive));
+        }
+        runtime.spawn(sweep(hub.clone(), history_ttl));
+        tracing::info!("ssecast listening on {addr}");
+        Ok(Engine {
+            hub,
+            addr,
+            running: Mutex::new(Some(Running {
+                runtime,
+                shutdown,
+                server_done,
+                grace,
+            })),
+        })
+    }
+
+    /// The address the engine listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The port the engine listens on (the one picked when configured as 0).
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Publishes `event` to `topic` and returns its id. Callable from any thread;
+    /// never blocks on a socket. Fails with a clear error for a bad topic, event
+    /// name, id or payload, and with [`ErrorKind::Stopped`] after [`Engine::stop`].
+    pub fn publish(&self, topic: &str, event: &Event<'_>) -> Result<String> {
+        self.hub.publish(topic, event)
+    }
+
+    /// The engine's counters now.
+    pub fn stats(&self) -> Stats {
+        self.hub.stats()
+    }
+
+    /// Stops accepting connections, sends every stream what was published before
+    /// the call, closes the streams, and joins the engine's threads. Idempotent.
+    /// Waits at most `shutdown_timeout_ms` for streams to flush.
+    pub fn stop(&self) {
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let Some(running) = running else {
+            return;
+        };
+        self.hub.stop();
+        let _ = running.shutdown.send(true);
+        let _ = running
+            .server_done
+            .recv_timeout(running.grace + Duration::from_secs(1));
+        let runtime = running.runtime;
+        // Dropping a runtime inside another runtime's thread panics: hand it to a
+        // plain thread in that case.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ =
+                std::thread::spawn(move || runtime.shutdown_timeout(Duration::from_secs(1))).join();
+        } else {
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+
+    /// True once [`Engine::stop`] has been called.
+    pub fn is_stopped(&self) -> bool {
+        self.hub.is_stopped()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("addr", &self.addr)
+            .field("stopped", &self.is_stopped())
+            .finish()
+    }
+}
+
+fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+    let fail =
+        |e: std::io::Error| Error::new(ErrorKind::Bind, format!("cannot listen on {addr}: {e}"));
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(fail)?;
+    socket.set_reuseaddr(true).map_err(fail)?;
+    socket.bind(addr).map_err(fail)?;
+    socket.listen(4096).map_err(fail)
+}
+
+/// Drives the keep-alive clock: [`KEEPALIVE_TICKS`] ticks per interval.
+async fn tick(hub: Arc<Hub>, every: Duration) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval.tick().await;
+    while !hub.is_stopped() {
+        interval.tick().await;
+        hub.tick();
+    }
+}
+
+/// Expires old history and forgets unused topics now and then.
+async fn sweep(hub: Arc<Hub>, history_ttl_ms: u64) {
+    let every = Duration::from_millis(history_ttl_ms.clamp(1_000, 60_000));
+    let mut interval = tokio::time::interval(every);
+    interval.tick().await;
+    while !hub.is_stopped() {
+        interval.tick().await;
+        hub.sweep();
+    }
+}

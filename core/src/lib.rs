@@ -1,0 +1,43 @@
+//! # ssecast
+//!
+//! A Server-Sent Events engine. [`Engine::start`] binds an HTTP server on its own
+//! threads; [`Engine::publish`] hands it events from any thread; every subscriber
+//! connected to `GET /events?topic=...` receives them, with history replay on
+//! reconnection (`Last-Event-ID`).
+//!
+//! ```no_run
+//! use ssecast::{Config, Engine, Event};
+//!
+//! let mut config = Config::default();
+//! config.set("port", "0")?;
+//! let engine = Engine::start(config)?;
+//! println!("listening on port {}", engine.port());
+//! let id = engine.publish("chat/1", &Event::new("hello").event("message"))?;
+//! println!("published {id}");
+//! engine.stop();
+//! # Ok::<(), ssecast::Error>(())
+//! ```
+//!
+//! The wire format, ids, history and slow-consumer rules are described in the
+//! README; the configuration keys in [`KEYS`].
+
+mod batch;
+mod config;
+mod cors;
+mod encode;
+mod engine;
+mod error;
+mod event;
+mod hub;
+mod log;
+mod publish_form;
+mod server;
+mod stream;
+mod wake;
+
+pub use config::{Config, KeyInfo, KEYS};
+pub use encode::encode_event;
+pub use engine::Engine;
+pub use error::{Error, ErrorKind, Result};
+pub use event::{validate_topic, Event, DEFAULT_TOPIC, MAX_FIELD_BYTES, MAX_TOPIC_BYTES};
+pub use hub::{ResetReason, Stats, RESET_EVENT};

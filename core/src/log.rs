@@ -1,0 +1,256 @@
+//! A topic's log: the bounded ring of encoded events that is both the history
+//! used for replay and the queue every subscriber reads with its own cursor.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+/// The bounds of a log: count, bytes and age.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    pub(crate) max_events: usize,
+    pub(crate) max_bytes: usize,
+    pub(crate) max_age: Option<Duration>,
+}
+
+/// One encoded event in the log.
+#[derive(Debug)]
+struct Entry {
+    /// The engine-wide sequence number; increases along the log.
+    seq: u64,
+    /// The publisher's id, when it chose one (engine ids are derived from `seq`).
+    custom_id: Option<Box<str>>,
+    frame: Bytes,
+    at: Instant,
+}
+
+/// How much one read may take: frames and bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    pub(crate) frames: usize,
+    pub(crate) bytes: usize,
+}
+
+impl Budget {
+    /// No limit.
+    #[cfg(test)]
+    pub(crate) const UNLIMITED: Budget = Budget {
+        frames: usize::MAX,
+        bytes: usize::MAX,
+    };
+}
+
+/// A subscriber's cursor is behind the tail: events after it were dropped.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Lagged;
+
+/// The ring of a topic's recent events.
+#[derive(Debug)]
+pub(crate) struct Log {
+    entries: VecDeque<Entry>,
+    bytes: usize,
+    /// The highest sequence number dropped from the log (0: none yet).
+    dropped_through: u64,
+    bounds: Bounds,
+}
+
+impl Log {
+    /// An empty log with these bounds.
+    pub(crate) fn new(bounds: Bounds) -> Self {
+        Log {
+            entries: VecDeque::new(),
+            bytes: 0,
+            dropped_through: 0,
+            bounds,
+        }
+    }
+
+    /// Appends an event (its `seq` larger than any before) and drops what the
+    /// bounds no longer allow.
+    pub(crate) fn append(&mut self, seq: u64, custom_id: Option<&str>, frame: Bytes, now: Instant) {
+        debug_assert!(self.entries.back().is_none_or(|last| last.seq < seq));
+        self.bytes += frame.len();
+        self.entries.push_back(Entry {
+            seq,
+            custom_id: custom_id.map(Box::from),
+            frame,
+            at: now,
+        });
+        while self.entries.len() > self.bounds.max_events
+            || (self.bytes > self.bounds.max_bytes && self.entries.len() > 1)
+        {
+            self.drop_oldest();
+        }
+        self.expire(now);
+    }
+
+    /// Drops the events older than the age bound.
+    pub(crate) fn expire(&mut self, now: Instant) {
+        let Some(max_age) = self.bounds.max_age else {
+            return;
+        };
+        while self
+            .entries
+            .front()
+            .is_some_and(|e| now.saturating_duration_since(e.at) > max_age)
+        {
+            self.drop_oldest();
+        }
+    }
+
+    fn drop_oldest(&mut self) {
+        if let Some(old) = self.entries.pop_front() {
+            self.bytes -= old.frame.len();
+            self.dropped_through = old.seq;
+        }
+    }
+
+    /// True when no event is kept.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// True when an event published after `after` has been dropped, so a
+    /// subscriber positioned at `after` cannot get every event that followed it.
+    pub(crate) fn has_gap_after(&self, after: u64) -> bool {
+        self.dropped_through > after
+    }
+
+    /// Appends to `out` the frames with `after < seq <= upto`, with their sequence
+    /// numbers, stopping once `budget` is spent (at least one frame is read).
+    /// Returns true when it stopped early, leaving frames up to `upto` unread.
+    pub(crate) fn read(
+        &self,
+        after: u64,
+        upto: u64,
+        budget: Budget,
+        out: &mut Vec<(u64, Bytes)>,
+    ) -> Result<bool, Lagged> {
+        if self.has_gap_after(after) {
+            return Err(Lagged);
+        }
+        let start = self.entries.partition_point(|e| e.seq <= after);
+        let (mut frames, mut bytes) = (0, 0);
+        for entry in self.entries.range(start..) {
+            if entry.seq > upto {
+                return Ok(false);
+            }
+            if frames == budget.frames || (frames > 0 && bytes + entry.frame.len() > budget.bytes) {
+                return Ok(true);
+            }
+            frames += 1;
+            bytes += entry.frame.len();
+            out.push((entry.seq, entry.frame.clone()));
+        }
+        Ok(false)
+    }
+
+    /// The sequence number of the kept event whose id is `id`. `engine_seq` is the
+    /// sequence number `id` stands for when it has the engine's own id format.
+    pub(crate) fn find(&self, id: &str, engine_seq: Option<u64>) -> Option<u64> {
+        if let Some(seq) = engine_seq {
+            let at = self.entries.partition_point(|e| e.seq < seq);
+            if let Some(entry) = self.entries.get(at) {
+                if entry.seq == seq && entry.custom_id.is_none() {
+                    return Some(seq);
+                }
+            }
+        }
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.custom_id.as_deref() == Some(id))
+            .map(|e| e.seq)
+    }
+
+    /// The number of kept events.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(max_events: usize, max_bytes: usize) -> Log {
+        Log::new(Bounds {
+            max_events,
+            max_bytes,
+            max_age: Some(Duration::from_secs(10)),
+        })
+    }
+
+    fn seqs(log: &Log, after: u64) -> Result<Vec<u64>, Lagged> {
+        let mut out = Vec::new();
+        log.read(after, u64::MAX, Budget::UNLIMITED, &mut out)?;
+        Ok(out.into_iter().map(|(s, _)| s).collect())
+    }
+
+    #[test]
+    fn bounded_by_count_and_reports_gaps() {
+        let now = Instant::now();
+        let mut log = log(3, 1 << 20);
+        for seq in 1..=5 {
+            log.append(seq, None, Bytes::from_static(b"x"), now);
+        }
+        assert_eq!(log.len(), 3);
+        assert_eq!(seqs(&log, 2), Ok(vec![3, 4, 5]));
+        assert_eq!(seqs(&log, 4), Ok(vec![5]));
+        assert_eq!(seqs(&log, 1), Err(Lagged));
+        assert!(!log.has_gap_after(2));
+    }
+
+    #[test]
+    fn bounded_by_bytes_and_age() {
+        let now = Instant::now();
+        let mut log = log(100, 10);
+        for seq in 1..=4 {
+            log.append(seq, None, Bytes::from_static(b"abcd"), now);
+        }
+        assert_eq!(log.len(), 2);
+        log.expire(now + Duration::from_secs(11));
+        assert!(log.is_empty());
+        assert!(log.has_gap_after(3));
+    }
+
+    #[test]
+    fn finds_engine_and_custom_ids() {
+        let now = Instant::now();
+        let mut log = log(10, 1 << 20);
+        log.append(3, None, Bytes::new(), now);
+        log.append(7, Some("order-9"), Bytes::new(), now);
+        assert_eq!(log.find("x-3", Some(3)), Some(3));
+        assert_eq!(log.find("x-7", Some(7)), None);
+        assert_eq!(log.find("order-9", None), Some(7));
+        assert_eq!(log.find("order-1", None), None);
+    }
+
+    #[test]
+    fn read_respects_upto_and_limit() {
+        let now = Instant::now();
+        let mut log = log(10, 1 << 20);
+        for seq in 1..=6 {
+            log.append(seq, None, Bytes::from_static(b"x"), now);
+        }
+        let mut out = Vec::new();
+        let budget = Budget {
+            frames: 2,
+            bytes: usize::MAX,
+        };
+        assert_eq!(log.read(1, 4, budget, &mut out), Ok(true));
+        assert_eq!(out.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![2, 3]);
+        out.clear();
+        assert_eq!(log.read(3, 4, budget, &mut out), Ok(false));
+        assert_eq!(out.len(), 1);
+        out.clear();
+        let tight = Budget {
+            frames: 10,
+            bytes: 0,
+        };
+        assert_eq!(log.read(0, 6, tight, &mut out), Ok(true));
+        assert_eq!(out.len(), 1, "at least one frame is read");
+    }
+}

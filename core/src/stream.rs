@@ -1,0 +1,244 @@
+//! One event stream: the response body of `GET /events`.
+//!
+//! The stream holds a cursor per topic. When polled it takes every frame between
+//! its cursors and the published head, in publish order, as one [`Batch`]; when
+//! there is nothing it parks on its topics and on the engine clock (keep-alive
+//! ticks and stop).
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame};
+
+use crate::batch::Batch;
+use crate::encode::KEEPALIVE;
+use crate::hub::{Hub, Subscriber};
+use crate::log::{Budget, Lagged};
+use crate::wake::Registration;
+
+/// The most one write takes: frames and bytes.
+const BATCH_BUDGET: Budget = Budget {
+    frames: 1024,
+    bytes: 256 * 1024,
+};
+
+/// Keep-alive ticks of idleness after which a comment is sent (the clock ticks
+/// four times per keep-alive interval).
+pub(crate) const KEEPALIVE_TICKS: u64 = 4;
+
+struct Cursor {
+    sub: Subscriber,
+    /// The sequence number of the last event taken from this topic (or the
+    /// position the stream started from).
+    after: u64,
+    reg: Registration,
+}
+
+/// The body of an event stream response.
+pub(crate) struct EventStream {
+    hub: Arc<Hub>,
+    cursors: Vec<Cursor>,
+    clock: Registration,
+    /// Frames that go out before any event (reset signal, retry field).
+    head: Option<Batch>,
+    keepalive: bool,
+    last_write_tick: u64,
+    scratch: Vec<(u64, Bytes)>,
+    done: bool,
+}
+
+impl EventStream {
+    /// A stream over `subscribers`, each starting after `after`, that first sends `head`.
+    /// The caller has counted the stream in `hub.streams`; the stream uncounts itself.
+    pub(crate) fn new(
+        hub: Arc<Hub>,
+        subscribers: Vec<Subscriber>,
+        after: u64,
+        head: Vec<Bytes>,
+        keepalive: bool,
+    ) -> Self {
+        let mut first = Batch::with_capacity(head.len());
+        head.into_iter().for_each(|frame| first.push(frame));
+        EventStream {
+            last_write_tick: hub.ticks(),
+            hub,
+            cursors: subscribers
+                .into_iter()
+                .map(|sub| Cursor {
+                    sub,
+                    after,
+                    reg: Registration::NONE,
+                })
+                .collect(),
+            clock: Registration::NONE,
+            head: Some(first),
+            keepalive,
+            scratch: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Moves every frame between the cursors and the published head into `batch`,
+    /// in publish order, within [`BATCH_BUDGET`].
+    fn collect(&mut self, batch: &mut Batch) -> Result<(), Lagged> {
+        let upto = self.hub.published();
+        if let [cursor] = self.cursors.as_mut_slice() {
+            if cursor.sub.topic.head.load(Ordering::Acquire) <= cursor.after {
+                return Ok(());
+            }
+            cursor.sub.topic.lock_log().read(
+                cursor.after,
+                upto,
+                BATCH_BUDGET,
+                &mut self.scratch,
+            )?;
+            if let Some(&(last, _)) = self.scratch.last() {
+                cursor.after = last;
+            }
+            self.scratch
+                .drain(..)
+                .for_each(|(_, frame)| batch.push(frame));
+            return Ok(());
+        }
+        self.collect_merged(upto, batch)
+    }
+
+    /// [`EventStream::collect`] for several topics: reads each, then merges by
+    /// sequence number up to the point every topic was read to.
+    fn collect_merged(&mut self, upto: u64, batch: &mut Batch) -> Result<(), Lagged> {
+        let mut cutoff = upto;
+        for cursor in &self.cursors {
+            if cursor.sub.topic.head.load(Ordering::Acquire) <= cursor.after {
+                continue;
+            }
+            let start = self.scratch.len();
+            let more = cursor.sub.topic.lock_log().read(
+                cursor.after,
+                upto,
+                BATCH_BUDGET,
+                &mut self.scratch,
+            )?;
+            if more {
+                if let Some(&(last, _)) = self.scratch[start..].last() {
+                    cutoff = cutoff.min(last);
+                }
+            }
+        }
+        if self.scratch.is_empty() {
+            return Ok(());
+        }
+        self.scratch.sort_unstable_by_key(|&(seq, _)| seq);
+        let (mut frames, mut bytes) = (0, 0);
+        for &(seq, ref frame) in &self.scratch {
+            if seq > cutoff
+                || frames == BATCH_BUDGET.frames
+                || (frames > 0 && bytes + frame.len() > BATCH_BUDGET.bytes)
+            {
+                cutoff = seq - 1;
+                break;
+            }
+            frames += 1;
+            bytes += frame.len();
+        }
+        self.scratch
+            .drain(..)
+            .take(frames)
+            .for_each(|(_, frame)| batch.push(frame));
+        // Every topic's frames up to the cutoff were taken (those of a topic that
+        // was read only in part reach at least the cutoff).
+        for cursor in &mut self.cursors {
+            cursor.after = cursor.after.max(cutoff);
+        }
+        Ok(())
+    }
+
+    fn keepalive_due(&self) -> bool {
+        self.keepalive && self.hub.ticks().wrapping_sub(self.last_write_tick) >= KEEPALIVE_TICKS
+    }
+
+    fn emit(&mut self, batch: Batch) -> Poll<Option<Result<Frame<Batch>, Infallible>>> {
+        self.last_write_tick = self.hub.ticks();
+        Poll::Ready(Some(Ok(Frame::data(batch))))
+    }
+
+    fn end(&mut self) -> Poll<Option<Result<Frame<Batch>, Infallible>>> {
+        self.done = true;
+        Poll::Ready(None)
+    }
+
+    fn collect_or_end(&mut self, batch: &mut Batch) -> bool {
+        if self.collect(batch).is_err() {
+            self.hub.slow_consumers.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!("closing a stream that fell behind the history");
+            return false;
+        }
+        true
+    }
+}
+
+impl Body for EventStream {
+    type Data = Batch;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Batch>, Infallible>>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let mut batch = this.head.take().unwrap_or_default();
+        if !this.collect_or_end(&mut batch) {
+            return this.end();
+        }
+        if !batch.is_empty() {
+            return this.emit(batch);
+        }
+        if this.hub.is_stopped() {
+            return this.end();
+        }
+        for cursor in &mut this.cursors {
+            cursor
+                .sub
+                .topic
+                .waiters
+                .register(&mut cursor.reg, cx.waker());
+        }
+        this.hub.clock.register(&mut this.clock, cx.waker());
+        // A publish between the first look and registering would have found no
+        // waiter to wake: look once more now that the wakers are listed.
+        if !this.collect_or_end(&mut batch) {
+            return this.end();
+        }
+        if !batch.is_empty() {
+            return this.emit(batch);
+        }
+        if this.hub.is_stopped() {
+            return this.end();
+        }
+        if this.keepalive_due() {
+            batch.push(KEEPALIVE);
+            return this.emit(batch);
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        for cursor in &mut self.cursors {
+            cursor.sub.topic.waiters.deregister(&mut cursor.reg);
+        }
+        self.hub.clock.deregister(&mut self.clock);
+        self.hub.streams.fetch_sub(1, Ordering::AcqRel);
+    }
+}
