@@ -1,0 +1,2 @@
+//! Load tool for ssecast (placeholder; see issue 7).
+fn main() {}

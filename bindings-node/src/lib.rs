@@ -1,0 +1,1 @@
+//! Node binding of ssecast (placeholder; see issue 5).

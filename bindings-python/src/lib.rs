@@ -1,0 +1,1 @@
+//! Python binding of ssecast (placeholder; see issue 4).

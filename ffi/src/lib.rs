@@ -1,0 +1,1 @@
+//! The C ABI of ssecast (placeholder; see issue 3).
