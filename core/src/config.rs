@@ -44,6 +44,9 @@ pub struct Config {
     pub publish_path: String,
     /// Path of the health check endpoint.
     pub health_path: String,
+    /// Kernel send buffer of each connection, in bytes; 0 keeps the system's
+    /// auto-tuning. A fixed size bounds the memory a client that stops reading can pin.
+    pub send_buffer_bytes: u32,
     /// Threads of the engine's runtime; 0 uses one per CPU.
     pub worker_threads: usize,
     /// How long `stop` waits for streams to flush and close, in milliseconds.
@@ -71,6 +74,7 @@ impl Default for Config {
             events_path: "/events".into(),
             publish_path: "/publish".into(),
             health_path: "/healthz".into(),
+            send_buffer_bytes: 0,
             worker_threads: 0,
             shutdown_timeout_ms: 5_000,
             index_page: None,
@@ -192,6 +196,7 @@ impl Config {
             "events_path" => self.events_path = non_empty(key, v)?,
             "publish_path" => self.publish_path = non_empty(key, v)?,
             "health_path" => self.health_path = non_empty(key, v)?,
+            "send_buffer_bytes" => self.send_buffer_bytes = parse(key, v, 0, 1 << 30)? as u32,
             "worker_threads" => self.worker_threads = parse(key, v, 0, 1024)? as usize,
             "shutdown_timeout_ms" => self.shutdown_timeout_ms = parse(key, v, 0, u64::MAX)?,
             _ => {
@@ -223,6 +228,7 @@ impl Config {
             "events_path" => self.events_path.clone(),
             "publish_path" => self.publish_path.clone(),
             "health_path" => self.health_path.clone(),
+            "send_buffer_bytes" => self.send_buffer_bytes.to_string(),
             "worker_threads" => self.worker_threads.to_string(),
             "shutdown_timeout_ms" => self.shutdown_timeout_ms.to_string(),
             _ => return None,

@@ -61,7 +61,7 @@ impl Engine {
             })?;
         let listener = {
             let _entered = runtime.enter();
-            bind(SocketAddr::new(ip, config.port))?
+            bind(SocketAddr::new(ip, config.port), config.send_buffer_bytes)?
         };
         let addr = listener
             .local_addr()
@@ -168,7 +168,8 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+/// Binds and listens; accepted sockets inherit the send buffer size.
+fn bind(addr: SocketAddr, send_buffer: u32) -> Result<tokio::net::TcpListener> {
     let fail =
         |e: std::io::Error| Error::new(ErrorKind::Bind, format!("cannot listen on {addr}: {e}"));
     let socket = if addr.is_ipv4() {
@@ -178,12 +179,15 @@ fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
     }
     .map_err(fail)?;
     socket.set_reuseaddr(true).map_err(fail)?;
+    if send_buffer > 0 {
+        socket.set_send_buffer_size(send_buffer).map_err(fail)?;
+    }
     socket.bind(addr).map_err(fail)?;
     socket.listen(4096).map_err(fail)
 }
 
 /// Drives the keep-alive clock: [`KEEPALIVE_TICKS`] ticks per interval.
-async fn tick(hub: Arc<Hub>, every: Duration) {
+pub(crate) async fn tick(hub: Arc<Hub>, every: Duration) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     interval.tick().await;

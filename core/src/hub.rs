@@ -345,9 +345,10 @@ mod tests {
     use super::*;
 
     fn hub(history: usize) -> Arc<Hub> {
-        let mut config = Config::default();
-        config.history_size = history;
-        Arc::new(Hub::new(&config))
+        Arc::new(Hub::new(&Config {
+            history_size: history,
+            ..Config::default()
+        }))
     }
 
     #[test]

@@ -26,8 +26,9 @@ const BATCH_BUDGET: Budget = Budget {
     bytes: 256 * 1024,
 };
 
-/// Keep-alive ticks of idleness after which a comment is sent (the clock ticks
-/// four times per keep-alive interval).
+/// Clock ticks per keep-alive interval. A comment goes out on the first tick at
+/// which the stream has been idle for a whole interval, so idle gaps last from
+/// one interval to one and a quarter.
 pub(crate) const KEEPALIVE_TICKS: u64 = 4;
 
 struct Cursor {
@@ -157,7 +158,9 @@ impl EventStream {
     }
 
     fn keepalive_due(&self) -> bool {
-        self.keepalive && self.hub.ticks().wrapping_sub(self.last_write_tick) >= KEEPALIVE_TICKS
+        // The last write happened somewhere after tick `last_write_tick`, so only
+        // one tick more than an interval's worth proves a whole idle interval.
+        self.keepalive && self.hub.ticks().wrapping_sub(self.last_write_tick) > KEEPALIVE_TICKS
     }
 
     fn emit(&mut self, batch: Batch) -> Poll<Option<Result<Frame<Batch>, Infallible>>> {
@@ -240,5 +243,85 @@ impl Drop for EventStream {
         }
         self.hub.clock.deregister(&mut self.clock);
         self.hub.streams.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::encode::encode_comment;
+    use crate::engine::tick;
+    use crate::event::Event;
+    use bytes::Buf;
+    use http_body_util::BodyExt;
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    const INTERVAL: Duration = Duration::from_secs(15);
+
+    fn stream(hub: &Arc<Hub>, topic: &str) -> EventStream {
+        let (subs, after, _) = hub.subscribe(&[topic.to_string()], None);
+        hub.streams.fetch_add(1, Ordering::AcqRel);
+        EventStream::new(hub.clone(), subs, after, vec![encode_comment("ok")], true)
+    }
+
+    async fn next(stream: &mut EventStream) -> Bytes {
+        let mut batch = stream.frame().await.unwrap().unwrap().into_data().unwrap();
+        batch.copy_to_bytes(batch.remaining())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keepalive_only_when_idle_for_an_interval() {
+        let hub = Arc::new(Hub::new(&Config::default()));
+        tokio::spawn(tick(hub.clone(), INTERVAL / KEEPALIVE_TICKS as u32));
+        let mut stream = stream(&hub, "k");
+        let start = Instant::now();
+        assert_eq!(&next(&mut stream).await[..], b": ok\n\n");
+        assert_eq!(next(&mut stream).await, KEEPALIVE);
+        let idle = start.elapsed();
+        assert!(
+            idle >= INTERVAL && idle <= INTERVAL + INTERVAL / 4,
+            "{idle:?}"
+        );
+
+        // Activity resets the idle time: an event 10 s later, then silence.
+        let publisher = hub.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            publisher.publish("k", &Event::new("tick")).unwrap();
+        });
+        let before = Instant::now();
+        assert!(next(&mut stream).await.ends_with(b"data: tick\n\n"));
+        let event_at = Instant::now();
+        assert!(
+            event_at - before < INTERVAL,
+            "no keep-alive while events flow"
+        );
+        assert_eq!(next(&mut stream).await, KEEPALIVE);
+        let idle = event_at.elapsed();
+        assert!(
+            idle >= INTERVAL && idle <= INTERVAL + INTERVAL / 4,
+            "{idle:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_keepalive_when_disabled_and_stop_ends_the_stream() {
+        let hub = Arc::new(Hub::new(&Config::default()));
+        tokio::spawn(tick(hub.clone(), INTERVAL / KEEPALIVE_TICKS as u32));
+        let (subs, after, _) = hub.subscribe(&["q".to_string()], None);
+        hub.streams.fetch_add(1, Ordering::AcqRel);
+        let mut stream = EventStream::new(hub.clone(), subs, after, vec![], false);
+        let stopper = hub.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(INTERVAL * 3).await;
+            stopper.publish("q", &Event::new("last")).unwrap();
+            stopper.stop();
+        });
+        assert!(next(&mut stream).await.ends_with(b"data: last\n\n"));
+        assert!(stream.frame().await.is_none(), "stop ends the stream");
+        drop(stream);
+        assert_eq!(hub.stats().connections, 0);
     }
 }

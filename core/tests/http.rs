@@ -10,6 +10,9 @@ use support::{call, engine, Stream};
 
 const TOKEN: &str = "s3cret-token";
 
+/// Headers, body, expected status and error code of a refused publish.
+type BadPublish<'a> = (Vec<(&'a str, &'a str)>, String, u16, &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_needs_the_right_token() {
     let engine = engine(&[("publish_token", TOKEN)]);
@@ -115,7 +118,7 @@ async fn publish_is_off_without_a_token_and_checks_its_body() {
     let auth = format!("Bearer {TOKEN}");
     let auth = ("authorization", auth.as_str());
     let json = ("content-type", "application/json");
-    let cases: Vec<(Vec<(&str, &str)>, String, u16, &str)> = vec![
+    let cases: Vec<BadPublish> = vec![
         (
             vec![auth, ("content-type", "text/plain")],
             "data".into(),

@@ -118,7 +118,7 @@ async fn stream_headers_and_first_frame() {
     // The first frame arrives before any event: a client's `open` fires at once.
     assert_eq!(stream.next_item().await, Some(Item::Comment("ok".into())));
     let engine = support::engine(&[("retry_ms", "1500")]);
-    let mut stream = Stream::subscribed(engine.local_addr(), "/events", &[]).await;
+    let stream = Stream::subscribed(engine.local_addr(), "/events", &[]).await;
     assert_eq!(stream.retry(), Some(1500));
     assert_eq!(String::from_utf8_lossy(&stream.raw), "retry: 1500\n\n");
 }

@@ -56,6 +56,15 @@ pub async fn request(
     let tcp = within("connect", TcpStream::connect(addr))
         .await
         .expect("connect");
+    send_on(tcp, version, req).await
+}
+
+/// Sends one request on `tcp`.
+async fn send_on(
+    tcp: TcpStream,
+    version: Version,
+    req: Request<Full<Bytes>>,
+) -> http::Response<Incoming> {
     let io = TokioIo::new(tcp);
     match version {
         Version::Http1 => {
@@ -152,6 +161,30 @@ impl Stream {
     /// Opens `path` (e.g. `/events?topic=a`) with `headers`.
     pub async fn open(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Stream {
         Self::open_with(addr, Version::Http1, path, headers).await
+    }
+
+    /// Opens a stream on a socket with a small receive buffer, for a client that
+    /// stops reading.
+    pub async fn open_small_window(addr: SocketAddr, path: &str) -> Stream {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let tcp = within("connect", socket.connect(addr))
+            .await
+            .expect("connect");
+        let req = build("GET", addr, path, &[], Bytes::new());
+        Self::from_response(send_on(tcp, Version::Http1, req).await)
+    }
+
+    fn from_response(response: http::Response<Incoming>) -> Stream {
+        Stream {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.into_body(),
+            parser: Parser::default(),
+            queue: Default::default(),
+            raw: Vec::new(),
+            ended: false,
+        }
     }
 
     /// Opens a stream over the given HTTP version.
