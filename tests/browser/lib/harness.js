@@ -1,0 +1,61 @@
+'use strict';
+/**
+ * Resources a test file shares (engines, page servers, proxies, Chromium),
+ * started on demand and closed in reverse order after the file's tests.
+ */
+
+const { after } = require('node:test');
+const { Engine } = require('./engine');
+const { PageServer } = require('./pages');
+const { CuttableProxy } = require('./proxy');
+const { launchChromium, newContext } = require('./browser');
+
+/**
+ * Registers an `after` hook for the calling test file and returns starters whose
+ * results it closes.
+ */
+function resources() {
+  const closers = [];
+  after(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+  const owned = (value, close) => {
+    closers.push(close);
+    return value;
+  };
+  return {
+    /** An ssecast process started with `args`. */
+    engine: async (args) => {
+      const engine = await Engine.start(args);
+      return owned(engine, () => engine.stop());
+    },
+    /** A server for tests/browser/pages on its own origin. */
+    pages: async () => {
+      const pages = await PageServer.start();
+      return owned(pages, () => pages.close());
+    },
+    /** A cuttable proxy in front of `targetPort`. */
+    proxy: async (targetPort) => {
+      const proxy = await CuttableProxy.start(targetPort);
+      return owned(proxy, () => proxy.close());
+    },
+    /** Headless Chromium. */
+    browser: async () => {
+      const browser = await launchChromium();
+      return owned(browser, () => browser.close());
+    },
+  };
+}
+
+/**
+ * A fresh browser context for one test, closed when that test ends.
+ * @param {import('node:test').TestContext} t
+ * @param {import('playwright-core').Browser} browser
+ */
+async function contextFor(t, browser) {
+  const context = await newContext(browser);
+  t.after(() => context.close());
+  return context;
+}
+
+module.exports = { resources, contextFor };
