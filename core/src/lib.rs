@@ -21,6 +21,11 @@
 //! The wire format, ids, history and slow-consumer rules are described in the
 //! README; the configuration keys in [`KEYS`].
 
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
+
 mod batch;
 mod config;
 mod cors;
