@@ -95,6 +95,8 @@ pub(crate) struct Hub {
     /// Keep-alive ticks so far.
     tick: AtomicU64,
     pub(crate) streams: AtomicUsize,
+    /// Notified when the last open stream closes.
+    streams_idle: tokio::sync::Notify,
     pub(crate) slow_consumers: AtomicU64,
 }
 
@@ -117,6 +119,7 @@ impl Hub {
             clock: Waiters::default(),
             tick: AtomicU64::new(0),
             streams: AtomicUsize::new(0),
+            streams_idle: tokio::sync::Notify::new(),
             slow_consumers: AtomicU64::new(0),
         }
     }
@@ -274,6 +277,26 @@ impl Hub {
     /// True once [`Hub::stop`] has been called.
     pub(crate) fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
+    }
+
+    /// Uncounts a closed stream.
+    pub(crate) fn stream_closed(&self) {
+        if self.streams.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.streams_idle.notify_waiters();
+        }
+    }
+
+    /// Resolves once no stream is open.
+    pub(crate) async fn streams_closed(&self) {
+        loop {
+            let idle = self.streams_idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.streams.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
+        }
     }
 
     /// The engine's counters now.

@@ -10,15 +10,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::batch::Batch;
@@ -27,7 +27,9 @@ use crate::cors::{self, Cors};
 use crate::encode::{encode_comment, encode_retry, encode_signal};
 use crate::error::ErrorKind;
 use crate::event::{validate_topic, DEFAULT_TOPIC, MAX_FIELD_BYTES};
+use crate::fast_path::{self, Opening};
 use crate::hub::{Hub, RESET_EVENT};
+use crate::prefixed::Prefixed;
 use crate::publish_form::PublishForm;
 use crate::stream::EventStream;
 
@@ -38,7 +40,7 @@ pub(crate) struct Shared {
 }
 
 /// Accepts connections until `shutdown` changes, then lets every connection
-/// finish within `grace`.
+/// finish within the shutdown timeout.
 pub(crate) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
@@ -48,31 +50,21 @@ pub(crate) async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
-        .max_buf_size(16 * 1024);
+        .header_read_timeout(fast_path::HEAD_TIMEOUT)
+        .max_buf_size(fast_path::MAX_HEAD);
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(256)
-        .max_header_list_size(16 * 1024);
+        .max_header_list_size(fast_path::MAX_HEAD as u32);
+    let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, _)) => {
                     let _ = socket.set_nodelay(true);
-                    let shared = shared.clone();
-                    let service = service_fn(move |req| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(route(&shared, req).await) }
-                    });
-                    let conn = builder.serve_connection(TokioIo::new(socket), service).into_owned();
-                    let watched = graceful.watch(conn);
-                    tokio::spawn(async move {
-                        if let Err(e) = watched.await {
-                            tracing::debug!("connection ended with an error: {e}");
-                        }
-                    });
+                    tokio::spawn(connection(socket, shared.clone(), builder.clone(), graceful.watcher()));
                 }
                 Err(e) => accept_failed(e).await,
             },
@@ -81,11 +73,36 @@ pub(crate) async fn serve(
     }
     drop(listener);
     let grace = Duration::from_millis(shared.config.shutdown_timeout_ms);
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    let drained = async {
+        graceful.shutdown().await;
+        shared.hub.streams_closed().await;
+    };
+    if tokio::time::timeout(grace, drained).await.is_err() {
         tracing::warn!("connections still open after the shutdown timeout; closing them");
+    }
+}
+
+/// Serves one connection: event streams over HTTP/1 on the fast path, the rest
+/// with hyper.
+async fn connection(
+    mut socket: TcpStream,
+    shared: Arc<Shared>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    watcher: Watcher,
+) {
+    let prefix = match fast_path::open(&shared, &mut socket).await {
+        Opening::Stream(stream, head) => return fast_path::serve(socket, stream, head).await,
+        Opening::Gone => return,
+        Opening::Other(prefix) => prefix.freeze(),
+    };
+    let service = service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(route(&shared, req).await) }
+    });
+    let io = TokioIo::new(Prefixed::new(prefix, socket));
+    let conn = builder.serve_connection(io, service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!("connection ended with an error: {e}");
     }
 }
 
@@ -157,7 +174,9 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
     };
     let mut response = match *req.method() {
         Method::OPTIONS => preflight(&cors),
-        Method::GET if path == config.events_path => events(shared, &req, &cors),
+        Method::GET if path == config.events_path => {
+            return open_stream(shared, req.uri(), req.headers())
+        }
         Method::GET if path == config.health_path => health(shared),
         Method::GET if path == "/" => page(config),
         Method::POST if path == config.publish_path => publish(shared, req).await,
@@ -238,10 +257,14 @@ struct StreamRequest {
     last_event_id: Option<String>,
 }
 
-fn parse_stream_request(config: &Config, req: &Request<Incoming>) -> Result<StreamRequest, String> {
+fn parse_stream_request(
+    config: &Config,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<StreamRequest, String> {
     let mut topics: Vec<String> = Vec::new();
     let mut query_id = None;
-    for (key, value) in form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
+    for (key, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
         match key.as_ref() {
             "topic" => {
                 validate_topic(&value).map_err(|e| e.to_string())?;
@@ -264,7 +287,7 @@ fn parse_stream_request(config: &Config, req: &Request<Incoming>) -> Result<Stre
     }
     // The header wins: a browser reconnecting sends its newest id there while the
     // URL still carries the id the page was opened with.
-    let header_id = match req.headers().get("last-event-id") {
+    let header_id = match headers.get("last-event-id") {
         Some(value) => Some(
             std::str::from_utf8(value.as_bytes())
                 .map_err(|_| "Last-Event-ID is not valid UTF-8".to_string())?
@@ -290,7 +313,15 @@ fn parse_stream_request(config: &Config, req: &Request<Incoming>) -> Result<Stre
     })
 }
 
-fn events(shared: &Shared, req: &Request<Incoming>, cors: &Cors) -> Resp {
+/// Answers `GET` on the events path: the stream, or an error response.
+pub(crate) fn open_stream(shared: &Shared, uri: &Uri, headers: &HeaderMap) -> Resp {
+    let cors = cors::check(&shared.config.cors_origins, headers);
+    let mut response = events(shared, uri, headers, &cors);
+    cors.apply(response.headers_mut());
+    response
+}
+
+fn events(shared: &Shared, uri: &Uri, headers: &HeaderMap, cors: &Cors) -> Resp {
     let config = &shared.config;
     if *cors == Cors::Refused {
         return error(
@@ -299,7 +330,7 @@ fn events(shared: &Shared, req: &Request<Incoming>, cors: &Cors) -> Resp {
             "origin is not allowed",
         );
     }
-    let request = match parse_stream_request(config, req) {
+    let request = match parse_stream_request(config, uri, headers) {
         Ok(request) => request,
         Err(message) => return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };

@@ -242,7 +242,7 @@ impl Drop for EventStream {
             cursor.sub.topic.waiters.deregister(&mut cursor.reg);
         }
         self.hub.clock.deregister(&mut self.clock);
-        self.hub.streams.fetch_sub(1, Ordering::AcqRel);
+        self.hub.stream_closed();
     }
 }
 

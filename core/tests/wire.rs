@@ -218,3 +218,82 @@ async fn stopped_engine_refuses_publish_and_ends_streams() {
         .unwrap();
     assert_eq!(err.kind(), ErrorKind::Stopped);
 }
+
+/// Reads from a raw socket until `needle` has arrived; returns everything read.
+fn read_until(socket: &mut std::net::TcpStream, needle: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(needle.len()).any(|w| w == needle) {
+        let n = socket.read(&mut buf).expect("read");
+        assert!(
+            n > 0,
+            "connection closed; got {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+#[test]
+fn http1_streams_are_close_delimited_raw_frames() {
+    use std::io::Write;
+    let engine = engine(&[]);
+    let mut socket = std::net::TcpStream::connect(engine.local_addr()).unwrap();
+    socket.set_read_timeout(Some(support::DEADLINE)).unwrap();
+    // The head arrives in pieces, as slow clients send it.
+    socket
+        .write_all(b"GET /events?topic=raw HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    socket
+        .write_all(b"Accept: text/event-stream\r\n\r\n")
+        .unwrap();
+    let head = String::from_utf8(read_until(&mut socket, b": ok\n\n")).unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(
+        head.contains("content-type: text/event-stream\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("connection: close\r\n"), "{head}");
+    assert!(
+        !head.contains("transfer-encoding"),
+        "no chunk framing: {head}"
+    );
+    let id = engine.publish("raw", &ssecast::Event::new("a\nb")).unwrap();
+    let frame = read_until(&mut socket, b"\n\n");
+    assert_eq!(frame, format!("id: {id}\ndata: a\ndata: b\n\n").as_bytes());
+    assert_eq!(engine.stats().connections, 1);
+    drop(socket);
+    // The engine notices the client left and releases its stream.
+    let deadline = std::time::Instant::now() + support::DEADLINE;
+    while engine.stats().connections != 0 {
+        assert!(std::time::Instant::now() < deadline, "stream not released");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn unusual_stream_requests_fall_back_to_the_full_http_stack() {
+    use std::io::{Read, Write};
+    let engine = engine(&[]);
+    let send = |request: &[u8]| {
+        let mut socket = std::net::TcpStream::connect(engine.local_addr()).unwrap();
+        socket.set_read_timeout(Some(support::DEADLINE)).unwrap();
+        socket.write_all(request).unwrap();
+        let mut head = vec![0u8; 512];
+        let n = socket.read(&mut head).unwrap();
+        String::from_utf8_lossy(&head[..n]).into_owned()
+    };
+    // A body on a GET is parsed by hyper, which streams with chunked framing.
+    let reply = send(b"GET /events HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains("transfer-encoding: chunked"), "{reply}");
+    // Errors come from the same routes.
+    let reply = send(b"GET /events?topic=%00 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+    let reply = send(b"GARBAGE\r\n\r\n");
+    assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+    let reply = send(b"GET /healthz HTTP/1.0\r\n\r\n");
+    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+}

@@ -1,0 +1,162 @@
+//! The HTTP/1 fast path for event streams.
+//!
+//! A connection whose first request is `GET <events_path>` over HTTP/1.x is
+//! served here without hyper: the stream is close-delimited (no chunked
+//! framing), each batch of frames goes out in one vectored write straight from
+//! the shared frame buffers, and the connection keeps no parser buffers while
+//! it streams. Everything else (other routes, HTTP/2, errors, malformed or
+//! oversized heads) is handed to hyper with the bytes already read.
+
+use std::io::{self, IoSlice};
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, BytesMut};
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use http_body_util::BodyExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::server::{open_stream, ResponseBody, Shared};
+use crate::stream::EventStream;
+
+/// The largest request head the fast path reads; longer ones go to hyper, which
+/// answers `431`.
+pub(crate) const MAX_HEAD: usize = 16 * 1024;
+
+/// How long a client may take to send its request head.
+pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most headers the fast path parses; more go to hyper.
+const MAX_HEADERS: usize = 64;
+
+/// What the first bytes of a connection turned out to be.
+pub(crate) enum Opening {
+    /// An event stream request, answered with a stream.
+    Stream(Box<EventStream>, HeaderMap),
+    /// Anything else: hyper takes the connection with these bytes in front.
+    Other(BytesMut),
+    /// The client went away or sent nothing in time.
+    Gone,
+}
+
+/// Reads the start of a connection and decides who serves it.
+pub(crate) async fn open(shared: &Shared, socket: &mut TcpStream) -> Opening {
+    let mut buf = BytesMut::with_capacity(1024);
+    let read = tokio::time::timeout(HEAD_TIMEOUT, async {
+        loop {
+            match socket.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            }
+            if !looks_like_stream_request(&buf) || head_complete(&buf) || buf.len() >= MAX_HEAD {
+                return true;
+            }
+            buf.reserve(1024);
+        }
+    })
+    .await;
+    if !matches!(read, Ok(true)) {
+        return Opening::Gone;
+    }
+    match parse(shared, &buf) {
+        Some((uri, headers)) => match open_stream(shared, &uri, &headers).into_parts() {
+            (parts, ResponseBody::Stream(stream)) => {
+                Opening::Stream(Box::new(stream), parts.headers)
+            }
+            // An error answer: hyper parses the request again and gives the same one.
+            _ => Opening::Other(buf),
+        },
+        None => Opening::Other(buf),
+    }
+}
+
+/// True while the bytes so far could be `GET ` of an HTTP/1 request.
+fn looks_like_stream_request(buf: &[u8]) -> bool {
+    let n = buf.len().min(4);
+    buf[..n] == b"GET "[..n]
+}
+
+fn head_complete(buf: &[u8]) -> bool {
+    buf.windows(4).any(|w| w == b"\r\n\r\n")
+}
+
+/// Parses a complete `GET` head for the events path; `None` sends the connection
+/// to hyper.
+fn parse(shared: &Shared, buf: &[u8]) -> Option<(Uri, HeaderMap)> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut slots);
+    if !matches!(request.parse(buf), Ok(httparse::Status::Complete(n)) if n == buf.len()) {
+        return None;
+    }
+    let target = request.path?;
+    let path = target.split('?').next()?;
+    if request.method != Some("GET") || path != shared.config.events_path {
+        return None;
+    }
+    let uri: Uri = target.parse().ok()?;
+    let mut headers = HeaderMap::with_capacity(request.headers.len());
+    for header in request.headers.iter() {
+        let name = HeaderName::from_bytes(header.name.as_bytes()).ok()?;
+        // A request with a body is not a plain stream request.
+        if name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
+            return None;
+        }
+        headers.append(name, HeaderValue::from_bytes(header.value).ok()?);
+    }
+    Some((uri, headers))
+}
+
+/// Writes the response head, then the stream's batches until the stream ends or
+/// the client goes away.
+pub(crate) async fn serve(mut socket: TcpStream, mut stream: Box<EventStream>, headers: HeaderMap) {
+    let mut out = BytesMut::with_capacity(256);
+    out.put_slice(b"HTTP/1.1 200 OK\r\n");
+    for (name, value) in &headers {
+        out.put_slice(name.as_str().as_bytes());
+        out.put_slice(b": ");
+        out.put_slice(value.as_bytes());
+        out.put_slice(b"\r\n");
+    }
+    out.put_slice(b"connection: close\r\n\r\n");
+    drop(headers);
+    if socket.write_all(&out).await.is_err() {
+        return;
+    }
+    drop(out);
+    let (mut reader, mut writer) = socket.split();
+    let mut sink = [0u8; 64];
+    loop {
+        tokio::select! {
+            frame = stream.frame() => {
+                let Some(Ok(frame)) = frame else { break };
+                let Ok(mut batch) = frame.into_data() else { continue };
+                if write_batch(&mut writer, &mut batch).await.is_err() {
+                    return;
+                }
+            }
+            // Anything the client sends after its request is ignored; end of
+            // input or an error means it is gone.
+            read = reader.read(&mut sink) => if !matches!(read, Ok(n) if n > 0) {
+                return;
+            },
+        }
+    }
+    let _ = writer.shutdown().await;
+}
+
+/// Writes a whole batch with as few vectored writes as the socket allows.
+async fn write_batch(
+    writer: &mut tokio::net::tcp::WriteHalf<'_>,
+    batch: &mut crate::batch::Batch,
+) -> io::Result<()> {
+    while batch.has_remaining() {
+        let mut slices = [IoSlice::new(&[]); 64];
+        let count = batch.chunks_vectored(&mut slices);
+        let written = writer.write_vectored(&slices[..count]).await?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        batch.advance(written);
+    }
+    Ok(())
+}
