@@ -1,1 +1,18 @@
-//! Node binding of ssecast (placeholder; see issue 5).
+//! Node binding of ssecast, built with napi-rs: `require('ssecast')` gives the
+//! [`engine::Engine`] class. The binding converts JavaScript values and errors
+//! and nothing else; every rule lives in core.
+//!
+//! - [`engine`]: the `Engine` class (start, attach, port, publish, stats, stop);
+//! - [`options`]: `Engine.start` options, the core configuration keys in camelCase;
+//! - [`args`]: reading JavaScript arguments, with a `TypeError` for a wrong type;
+//! - [`errors`]: the one place failures become JavaScript errors with a `code`;
+//! - [`registry`]: engines by port, so worker threads can attach to one.
+//!
+//! The package's `index.js` adds what is JavaScript's job: `JSON.stringify` of
+//! object payloads and keeping the process alive while an engine runs.
+
+pub mod args;
+pub mod engine;
+pub mod errors;
+pub mod options;
+pub mod registry;

@@ -1,7 +1,7 @@
 //! Engine configuration: one set of keys shared by Rust, C, Python, Node and the CLI.
 
 use bytes::Bytes;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 /// `ssecast_config_set`, the Python and Node keyword options, the CLI flags
 /// (`--history-size`), the `SSECAST_*` environment variables and the TOML file.
 /// [`KEYS`] lists them with their meaning.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// TCP port to listen on; 0 picks a free one (read it back with `Engine::port`).
@@ -152,6 +152,10 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo {
         name: "health_path",
         help: "path of the health check endpoint",
+    },
+    KeyInfo {
+        name: "send_buffer_bytes",
+        help: "kernel send buffer per connection, in bytes (0: system auto-tuning)",
     },
     KeyInfo {
         name: "worker_threads",
@@ -316,6 +320,16 @@ mod tests {
             config.set(key.name, &value).expect(key.name);
             assert_eq!(config, defaults, "{}", key.name);
         }
+    }
+
+    #[test]
+    fn keys_lists_every_settable_key() {
+        let listed: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+        let fields = serde_json::to_value(Config::default()).unwrap();
+        for field in fields.as_object().unwrap().keys() {
+            assert!(listed.contains(&field.as_str()), "KEYS lacks {field}");
+        }
+        assert_eq!(listed.len(), fields.as_object().unwrap().len());
     }
 
     #[test]

@@ -123,12 +123,10 @@ impl Engine {
     /// the call, closes the streams, and joins the engine's threads. Idempotent.
     /// Waits at most `shutdown_timeout_ms` for streams to flush.
     pub fn stop(&self) {
-        let running = self
-            .running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let Some(running) = running else {
+        // The lock is held until the engine has stopped, so a concurrent call
+        // returns only once the first one has finished.
+        let mut state = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(running) = state.take() else {
             return;
         };
         self.hub.stop();

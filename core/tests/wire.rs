@@ -297,3 +297,22 @@ fn unusual_stream_requests_fall_back_to_the_full_http_stack() {
     let reply = send(b"GET /healthz HTTP/1.0\r\n\r\n");
     assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
 }
+
+#[test]
+fn concurrent_stops_return_only_once_stopped() {
+    let engine = std::sync::Arc::new(engine(&[]));
+    let addr = engine.local_addr();
+    let stoppers: Vec<_> = (0..4)
+        .map(|_| {
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                engine.stop();
+                // Whichever call returns, the listener is already closed.
+                std::net::TcpStream::connect(addr).is_err()
+            })
+        })
+        .collect();
+    for stopper in stoppers {
+        assert!(stopper.join().unwrap(), "a stop returned before the engine stopped");
+    }
+}

@@ -1,0 +1,63 @@
+'use strict';
+// ssecast for Node: the Rust engine's `Engine` class (see index.d.ts), plus the
+// two things that are JavaScript's job: JSON-encoding object payloads, and
+// keeping the process alive while an engine started here runs.
+
+const { Engine } = require('./binding.js');
+
+const nativeStart = Engine.start;
+const nativePublish = Engine.prototype.publish;
+const nativeStop = Engine.prototype.stop;
+
+/** Keep-alive timers of the engines started in this thread, released by stop(). */
+const keepAlive = new Map();
+
+/** An Error for a payload JSON.stringify rejects (a circular object, a BigInt). */
+function invalidData(cause) {
+  const error = new Error(`data cannot be serialised as JSON: ${cause.message}`, { cause });
+  error.code = 'ERR_SSECAST_INVALID_DATA';
+  return error;
+}
+
+/**
+ * The payload handed to the addon: strings and bytes as they are, any other
+ * value as its JSON text. Values JSON cannot represent (undefined, functions,
+ * symbols) go through unchanged, so the addon throws its TypeError for them.
+ */
+function toPayload(data) {
+  if (typeof data === 'string' || data instanceof Uint8Array) return data;
+  if (data === undefined || typeof data === 'function' || typeof data === 'symbol') return data;
+  let json;
+  try {
+    json = JSON.stringify(data);
+  } catch (cause) {
+    throw invalidData(cause);
+  }
+  return json === undefined ? data : json;
+}
+
+function replaceMethod(target, name, value) {
+  Object.defineProperty(target, name, {
+    ...Object.getOwnPropertyDescriptor(target, name),
+    value,
+  });
+}
+
+replaceMethod(Engine, 'start', async function start(options) {
+  const engine = await nativeStart.call(Engine, options);
+  // A running engine keeps the process alive like a listening server does.
+  keepAlive.set(engine, setInterval(() => {}, 2 ** 31 - 1));
+  return engine;
+});
+
+replaceMethod(Engine.prototype, 'publish', function publish(topic, data, options) {
+  return nativePublish.call(this, topic, toPayload(data), options);
+});
+
+replaceMethod(Engine.prototype, 'stop', function stop() {
+  clearInterval(keepAlive.get(this));
+  keepAlive.delete(this);
+  return nativeStop.call(this);
+});
+
+module.exports = { Engine };

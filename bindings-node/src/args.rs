@@ -1,0 +1,160 @@
+//! Reading JavaScript arguments. Each helper checks the value's JavaScript type
+//! and throws a `TypeError` (code `ERR_SSECAST_INVALID_ARG_TYPE`) naming the
+//! argument when it is wrong; the values themselves are checked by core.
+
+use napi::bindgen_prelude::{BufferSlice, JsObjectValue, JsValue, Object, Unknown};
+use napi::{Env, Result, ValueType};
+
+use crate::errors::type_error;
+
+/// A payload as it arrives from JavaScript: text, or bytes that must be UTF-8.
+pub enum Payload<'env> {
+    /// A JavaScript string.
+    Text(String),
+    /// A `Buffer` or `Uint8Array`, borrowed without a copy.
+    Bytes(BufferSlice<'env>),
+}
+
+/// What `typeof` says of `value`, with `null` and arrays told apart, for messages.
+fn describe(value: &Unknown) -> Result<&'static str> {
+    Ok(match value.get_type()? {
+        ValueType::Undefined => "undefined",
+        ValueType::Null => "null",
+        ValueType::Boolean => "boolean",
+        ValueType::Number => "number",
+        ValueType::String => "string",
+        ValueType::Symbol => "symbol",
+        ValueType::Function => "function",
+        ValueType::Object if value.is_array()? => "array",
+        ValueType::Object => "object",
+        _ => "bigint",
+    })
+}
+
+/// A number as a message shows it: short even when huge.
+fn show_number(number: f64) -> String {
+    if number.is_finite() && number.abs() >= 1e21 {
+        format!("{number:e}")
+    } else {
+        format!("{number}")
+    }
+}
+
+/// True when `value` is `undefined` or `null` (an option left out).
+pub fn is_absent(value: &Unknown) -> Result<bool> {
+    Ok(matches!(
+        value.get_type()?,
+        ValueType::Undefined | ValueType::Null
+    ))
+}
+
+/// `value` as a string, or a `TypeError` naming `what`.
+pub fn string(env: &Env, value: &Unknown, what: &str) -> Result<String> {
+    match value.get_type()? {
+        // SAFETY: the type was just checked.
+        ValueType::String => unsafe { value.cast::<String>() },
+        _ => Err(type_error(
+            env,
+            format!("{what} must be a string (got {})", describe(value)?),
+        )),
+    }
+}
+
+/// `value` as text or bytes, or a `TypeError` naming `what`.
+pub fn payload<'env>(env: &Env, value: &Unknown<'env>, what: &str) -> Result<Payload<'env>> {
+    if value.get_type()? == ValueType::String {
+        // SAFETY: the type was just checked.
+        return Ok(Payload::Text(unsafe { value.cast::<String>() }?));
+    }
+    if value.is_buffer()? {
+        // SAFETY: `is_buffer` holds for Buffer and every Uint8Array.
+        return Ok(Payload::Bytes(unsafe { value.cast::<BufferSlice>() }?));
+    }
+    Err(type_error(
+        env,
+        format!(
+            "{what} must be a string, a Buffer or a JSON-serialisable value (got {})",
+            describe(value)?
+        ),
+    ))
+}
+
+/// `value` as an integer from 0 to `u32::MAX`, or a `TypeError` naming `what`.
+pub fn u32_number(env: &Env, value: &Unknown, what: &str) -> Result<u32> {
+    let got = if value.get_type()? == ValueType::Number {
+        // SAFETY: the type was just checked.
+        let number = unsafe { value.cast::<f64>() }?;
+        if number.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&number) {
+            return Ok(number as u32);
+        }
+        show_number(number)
+    } else {
+        describe(value)?.to_owned()
+    };
+    Err(type_error(
+        env,
+        format!(
+            "{what} must be an integer from 0 to {} (got {got})",
+            u32::MAX
+        ),
+    ))
+}
+
+/// `value` as a plain object, or a `TypeError` naming `what`.
+pub fn object<'env>(env: &Env, value: &Unknown<'env>, what: &str) -> Result<Object<'env>> {
+    if value.get_type()? == ValueType::Object && !value.is_array()? {
+        // SAFETY: the type was just checked.
+        return unsafe { value.cast::<Object>() };
+    }
+    Err(type_error(
+        env,
+        format!("{what} must be an object (got {})", describe(value)?),
+    ))
+}
+
+/// The enumerable string keys of `object` with their values, in order.
+pub fn entries<'env>(object: &Object<'env>) -> Result<Vec<(String, Unknown<'env>)>> {
+    Object::keys(object)?
+        .into_iter()
+        .map(|key| {
+            let value = object.get_named_property::<Unknown>(&key)?;
+            Ok((key, value))
+        })
+        .collect()
+}
+
+/// `value` in the string form core's `Config::set` accepts: a string as is, an
+/// integer in decimal, an array of strings joined by commas. Anything else is a
+/// `TypeError` naming `what`.
+pub fn config_value(env: &Env, value: &Unknown, what: &str) -> Result<String> {
+    match value.get_type()? {
+        // SAFETY (all casts): the type was just checked.
+        ValueType::String => unsafe { value.cast::<String>() },
+        ValueType::Number => {
+            let number = unsafe { value.cast::<f64>() }?;
+            if number.fract() == 0.0 && number.abs() < 2f64.powi(53) {
+                Ok(format!("{}", number as i64))
+            } else {
+                Err(type_error(
+                    env,
+                    format!("{what} must be an integer (got {})", show_number(number)),
+                ))
+            }
+        }
+        ValueType::Object if value.is_array()? => {
+            let items = unsafe { value.cast::<Vec<Unknown>>() }?;
+            let strings = items
+                .iter()
+                .map(|item| string(env, item, &format!("every item of {what}")))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(strings.join(","))
+        }
+        _ => Err(type_error(
+            env,
+            format!(
+                "{what} must be a string, a number or an array of strings (got {})",
+                describe(value)?
+            ),
+        )),
+    }
+}

@@ -1,0 +1,262 @@
+//! The `Engine` class: a handle on a core [`ssecast::Engine`] that converts
+//! arguments and errors and nothing else.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{AsyncTask, Unknown};
+use napi::{Env, Result, Task};
+use napi_derive::napi;
+use ssecast::{Config, ErrorKind, Event};
+
+use crate::args::{self, Payload};
+use crate::errors::{engine_error, engine_error_of, type_error};
+use crate::{options, registry};
+
+/// A running ssecast engine: an HTTP server on threads of its own that streams
+/// published events to every client of `GET /events?topic=...`.
+///
+/// Get one with `await Engine.start(options)`, or, in a `worker_threads`
+/// worker, with `Engine.attach(port)`. While it runs, an engine from
+/// `Engine.start` keeps the Node process alive, like a listening server;
+/// `await engine.stop()` releases it.
+#[napi]
+pub struct Engine {
+    inner: Arc<ssecast::Engine>,
+}
+
+/// Options of `engine.publish`.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct PublishOptions {
+    /// The event type (the `event:` field); clients listen with
+    /// `addEventListener(event, ...)`. Absent: clients see a `message` event.
+    pub event: Option<String>,
+    /// The event id (the `id:` field) used verbatim; absent: the engine assigns one.
+    pub id: Option<String>,
+    /// A reconnection delay for clients, in milliseconds (the `retry:` field).
+    pub retry: Option<u32>,
+}
+
+/// The optional fields of an event, read from a [`PublishOptions`] object.
+#[derive(Default)]
+struct Fields {
+    event: Option<String>,
+    id: Option<String>,
+    retry: Option<u32>,
+}
+
+impl Fields {
+    /// Reads `options` (`undefined` or `null`: no field); an unknown option or a
+    /// value of the wrong type is a `TypeError` naming it.
+    fn read(env: &Env, options: Option<&Unknown>) -> Result<Fields> {
+        let mut fields = Fields::default();
+        let Some(options) = options else {
+            return Ok(fields);
+        };
+        if args::is_absent(options)? {
+            return Ok(fields);
+        }
+        let object = args::object(env, options, "publish options")?;
+        for (name, value) in args::entries(&object)? {
+            let absent = args::is_absent(&value)?;
+            match name.as_str() {
+                "event" | "id" | "retry" if absent => {}
+                "event" => fields.event = Some(args::string(env, &value, "publish option event")?),
+                "id" => fields.id = Some(args::string(env, &value, "publish option id")?),
+                "retry" => {
+                    fields.retry = Some(args::u32_number(env, &value, "publish option retry")?)
+                }
+                _ => {
+                    return Err(type_error(
+                        env,
+                        format!("unknown publish option {name:?} (options: event, id, retry)"),
+                    ))
+                }
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// The engine's counters, as returned by `engine.stats()`.
+#[napi(object)]
+pub struct Stats {
+    /// Event streams open now.
+    pub connections: u32,
+    /// Topics that hold history or subscribers now.
+    pub topics: u32,
+    /// Events published since the engine started.
+    pub published: f64,
+    /// Streams closed because their client fell behind the history.
+    pub slow_consumers_dropped: f64,
+}
+
+#[napi]
+impl Engine {
+    /// Starts an engine: checks `options`, binds the port and starts serving,
+    /// off the JavaScript thread. Resolves once clients can connect; rejects with
+    /// `ERR_SSECAST_INVALID_CONFIG` for a bad or unknown option and
+    /// `ERR_SSECAST_BIND` when the port cannot be bound.
+    // Configurable so that index.js can wrap it (the keep-alive of a running engine).
+    #[napi(
+        writable = true,
+        configurable = true,
+        ts_args_type = "options?: EngineOptions",
+        ts_return_type = "Promise<Engine>"
+    )]
+    pub fn start(env: Env, options: Option<Unknown>) -> Result<AsyncTask<Start>> {
+        let config = options::config_from(&env, options.as_ref())?;
+        Ok(AsyncTask::new(Start { config }))
+    }
+
+    /// A new handle on the engine this process started on `port`, for a
+    /// `worker_threads` worker (engine handles cannot be sent between threads).
+    /// Every handle publishes to the same engine; `stop()` on any of them stops
+    /// it. Throws `ERR_SSECAST_STOPPED` when no running engine listens on `port`.
+    #[napi(ts_args_type = "port: number")]
+    pub fn attach(env: Env, port: Unknown) -> Result<Engine> {
+        let number = args::u32_number(&env, &port, "port")?;
+        let Ok(port) = u16::try_from(number) else {
+            return Err(type_error(
+                &env,
+                format!("port must be at most 65535 (got {number})"),
+            ));
+        };
+        match registry::find(port) {
+            Some(inner) => Ok(Engine { inner }),
+            None => Err(engine_error_of(
+                &env,
+                ErrorKind::Stopped,
+                format!("no running ssecast engine on port {port} in this process"),
+            )),
+        }
+    }
+
+    /// The TCP port the engine listens on (the one picked when `port` was 0).
+    #[napi(getter)]
+    pub fn port(&self) -> u32 {
+        u32::from(self.inner.port())
+    }
+
+    /// True once the engine has been stopped (by any of its handles).
+    #[napi(getter)]
+    pub fn stopped(&self) -> bool {
+        self.inner.is_stopped()
+    }
+
+    /// Publishes an event to every subscriber of `topic` and returns its id.
+    ///
+    /// `data` is a string, a `Buffer`/`Uint8Array` holding UTF-8, or any other
+    /// value, sent as `JSON.stringify(data)`. Line breaks in the text become
+    /// separate `data:` lines. Never waits on a socket.
+    ///
+    /// Throws an `Error` whose `code` names the problem:
+    /// `ERR_SSECAST_INVALID_TOPIC`, `ERR_SSECAST_INVALID_EVENT_NAME`,
+    /// `ERR_SSECAST_INVALID_ID` (CR, LF or NUL, empty, too long),
+    /// `ERR_SSECAST_INVALID_DATA` (bytes that are not UTF-8, a value JSON cannot
+    /// encode), `ERR_SSECAST_TOO_LARGE`, `ERR_SSECAST_STOPPED`; and a `TypeError`
+    /// with code `ERR_SSECAST_INVALID_ARG_TYPE` for an argument of the wrong type.
+    #[napi(
+        ts_args_type = "topic: string, data: string | Buffer | Uint8Array | object | number | boolean | null, options?: PublishOptions"
+    )]
+    pub fn publish(
+        &self,
+        env: Env,
+        topic: Unknown,
+        data: Unknown,
+        options: Option<Unknown>,
+    ) -> Result<String> {
+        let topic = args::string(&env, &topic, "topic")?;
+        let payload = args::payload(&env, &data, "data")?;
+        let fields = Fields::read(&env, options.as_ref())?;
+        let mut event = match &payload {
+            Payload::Text(text) => Event::new(text),
+            Payload::Bytes(bytes) => Event::from_utf8(bytes).map_err(|e| engine_error(&env, &e))?,
+        };
+        if let Some(name) = &fields.event {
+            event = event.event(name);
+        }
+        if let Some(id) = &fields.id {
+            event = event.id(id);
+        }
+        if let Some(retry) = fields.retry {
+            event = event.retry(retry);
+        }
+        self.inner
+            .publish(&topic, &event)
+            .map_err(|e| engine_error(&env, &e))
+    }
+
+    /// The engine's counters now.
+    #[napi]
+    pub fn stats(&self) -> Stats {
+        let stats = self.inner.stats();
+        Stats {
+            connections: u32::try_from(stats.connections).unwrap_or(u32::MAX),
+            topics: u32::try_from(stats.topics).unwrap_or(u32::MAX),
+            published: stats.published as f64,
+            slow_consumers_dropped: stats.slow_consumers_dropped as f64,
+        }
+    }
+
+    /// Stops the engine, off the JavaScript thread: stops accepting, sends every
+    /// stream what was published before, closes the streams and joins the
+    /// engine's threads (waiting at most `shutdownTimeoutMs`). Idempotent; a
+    /// `publish` afterwards throws `ERR_SSECAST_STOPPED`.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn stop(&self) -> AsyncTask<Stop> {
+        AsyncTask::new(Stop {
+            engine: Arc::clone(&self.inner),
+        })
+    }
+}
+
+impl Drop for Engine {
+    /// Garbage collection must never wait on a join: an engine whose last handle
+    /// is collected while it still runs is stopped on a thread of its own.
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.inner) == 1 && !self.inner.is_stopped() {
+            let engine = Arc::clone(&self.inner);
+            std::thread::spawn(move || engine.stop());
+        }
+    }
+}
+
+/// The work of `Engine.start`, run on the libuv thread pool.
+pub struct Start {
+    config: Config,
+}
+
+impl Task for Start {
+    type Output = std::result::Result<Arc<ssecast::Engine>, ssecast::Error>;
+    type JsValue = Engine;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let config = std::mem::take(&mut self.config);
+        Ok(ssecast::Engine::start(config).map(Arc::new))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Engine> {
+        let inner = output.map_err(|e| engine_error(&env, &e))?;
+        registry::register(&inner);
+        Ok(Engine { inner })
+    }
+}
+
+/// The work of `engine.stop()`, run on the libuv thread pool.
+pub struct Stop {
+    engine: Arc<ssecast::Engine>,
+}
+
+impl Task for Stop {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<()> {
+        self.engine.stop();
+        Ok(())
+    }
+
+    fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
+        Ok(())
+    }
+}

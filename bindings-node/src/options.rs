@@ -1,0 +1,107 @@
+//! `Engine.start` options: the core configuration keys in camelCase.
+//!
+//! Options are not read field by field: every key core knows ([`ssecast::KEYS`])
+//! is accepted under its camelCase name and handed to [`ssecast::Config::set`] in
+//! string form, so a key added to core works here at once. [`EngineOptions`]
+//! only describes them for TypeScript.
+
+use napi::bindgen_prelude::Unknown;
+use napi::{Env, Result};
+use napi_derive::napi;
+use ssecast::{Config, ErrorKind, KEYS};
+
+use crate::args;
+use crate::errors::{engine_error, engine_error_of};
+
+/// Options of `Engine.start`: the engine's configuration keys in camelCase.
+/// `undefined` or `null` leaves a key at its default; an unknown option is an
+/// error (`ERR_SSECAST_INVALID_CONFIG`) naming it.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct EngineOptions {
+    /// TCP port to listen on; 0 (the default is 8080) picks a free one, read it from `engine.port`.
+    pub port: Option<u32>,
+    /// Address to bind, IPv4 or IPv6 (default `127.0.0.1`).
+    pub bind: Option<String>,
+    /// Bearer token that enables `POST /publish` over HTTP; unset or empty: HTTP publishing is off.
+    pub publish_token: Option<String>,
+    /// Most events kept per topic for `Last-Event-ID` replay.
+    pub history_size: Option<u32>,
+    /// Most bytes of events kept per topic for replay.
+    pub history_bytes: Option<f64>,
+    /// Oldest event kept for replay, in milliseconds (0: no age limit).
+    pub history_ttl_ms: Option<f64>,
+    /// Origins allowed cross-origin (`'*'` for any), as an array or a comma-separated string.
+    #[napi(ts_type = "string | Array<string>")]
+    pub cors_origins: Option<String>,
+    /// Idle interval before a keep-alive comment, in milliseconds (0: off).
+    pub keepalive_ms: Option<f64>,
+    /// Reconnection delay sent to clients when they connect, in milliseconds (0: none).
+    pub retry_ms: Option<u32>,
+    /// Most event streams open at once; others are answered 503.
+    pub max_connections: Option<u32>,
+    /// Most topics one stream may subscribe to.
+    pub max_topics_per_connection: Option<u32>,
+    /// Largest payload `publish` accepts, in bytes.
+    pub max_event_bytes: Option<u32>,
+    /// Path of the event stream endpoint (default `/events`).
+    pub events_path: Option<String>,
+    /// Path of the HTTP publish endpoint (default `/publish`).
+    pub publish_path: Option<String>,
+    /// Path of the health check endpoint (default `/healthz`).
+    pub health_path: Option<String>,
+    /// Threads of the engine's runtime (0: one per CPU).
+    pub worker_threads: Option<u32>,
+    /// How long `stop()` waits for streams to flush and close, in milliseconds.
+    pub shutdown_timeout_ms: Option<f64>,
+}
+
+/// The camelCase option name of a snake_case configuration key.
+fn camel_case(key: &str) -> String {
+    let mut words = key.split('_');
+    let mut name = words.next().unwrap_or_default().to_owned();
+    for word in words {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            name.extend(first.to_uppercase());
+            name.push_str(chars.as_str());
+        }
+    }
+    name
+}
+
+/// Builds a core [`Config`] from the options object given to `Engine.start`
+/// (`undefined` or `null`: every default).
+pub fn config_from(env: &Env, options: Option<&Unknown>) -> Result<Config> {
+    let mut config = Config::default();
+    let Some(options) = options else {
+        return Ok(config);
+    };
+    if args::is_absent(options)? {
+        return Ok(config);
+    }
+    let object = args::object(env, options, "options")?;
+    for (name, value) in args::entries(&object)? {
+        let Some(key) = KEYS.iter().find(|k| camel_case(k.name) == name) else {
+            let known: Vec<String> = KEYS.iter().map(|k| camel_case(k.name)).collect();
+            return Err(engine_error_of(
+                env,
+                ErrorKind::InvalidConfig,
+                format!("unknown option {name:?} (options: {})", known.join(", ")),
+            ));
+        };
+        if args::is_absent(&value)? {
+            continue;
+        }
+        let text = args::config_value(env, &value, &format!("option {name}"))?;
+        config.set(key.name, &text).map_err(|e| {
+            // Core names the snake_case key; name the option as the caller wrote it.
+            let message = match e.message().strip_prefix(key.name) {
+                Some(rest) => format!("option {name}{rest}"),
+                None => e.message().to_owned(),
+            };
+            engine_error_of(env, e.kind(), message)
+        })?;
+    }
+    config.validate().map_err(|e| engine_error(env, &e))?;
+    Ok(config)
+}

@@ -1,0 +1,94 @@
+'use strict';
+// Runs examples/express/server.js (copied to ./example by make test-node) the
+// way its header says, as a child process, and uses it like its page does.
+
+const test = require('node:test');
+const assert = require('node:assert');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { once } = require('node:events');
+
+const { EventSource } = require('eventsource');
+
+const { withTimeout, firstChunk } = require('./helpers.js');
+
+const SERVER = path.join(__dirname, '..', 'example', 'server.js');
+
+/** Starts the example on free ports; resolves once it printed both URLs. */
+async function startExample(t) {
+  const child = spawn(process.execPath, [SERVER], {
+    env: { ...process.env, PORT: '0', ENGINE_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => child.exitCode === null && child.kill('SIGKILL'));
+  child.stdout.setEncoding('utf8');
+  let output = '';
+  const ports = await withTimeout(
+    new Promise((resolve, reject) => {
+      child.stdout.on('data', (text) => {
+        output += text;
+        const app = /app\s+http:\/\/localhost:(\d+)/.exec(output);
+        const events = /events\s+http:\/\/localhost:(\d+)\/events/.exec(output);
+        if (app && events) resolve({ app: Number(app[1]), engine: Number(events[1]) });
+      });
+      child.once('exit', (code) => reject(new Error(`example exited early (${code})`)));
+    }),
+    'the example to start',
+  );
+  const exited = once(child, 'exit');
+  return { child, ports, exited, output: () => output };
+}
+
+test('the Express example serves its page, chats and counts live', async (t) => {
+  const { child, ports, exited, output } = await startExample(t);
+  const app = `http://127.0.0.1:${ports.app}`;
+
+  const page = await fetch(`${app}/`);
+  assert.strictEqual(page.status, 200);
+  assert.match(await page.text(), /new EventSource\(url\)/);
+  assert.deepStrictEqual(await (await fetch(`${app}/api/config`)).json(), {
+    enginePort: ports.engine,
+  });
+  // The page's origin may read the engine's stream (CORS allowlist).
+  const cors = await firstChunk(ports.engine, '/events?topic=chat', { origin: app });
+  assert.strictEqual(cors.headers['access-control-allow-origin'], app);
+
+  const source = new EventSource(
+    `http://127.0.0.1:${ports.engine}/events?topic=chat&topic=dashboard`,
+  );
+  t.after(() => source.close());
+  await withTimeout(once(source, 'open'), 'EventSource open');
+  const chat = withTimeout(once(source, 'message'), 'a chat message');
+  const views = withTimeout(once(source, 'views'), 'a views update');
+
+  const post = (route, body) =>
+    fetch(`${app}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const sent = await post('/api/chat', { user: 'ana', text: 'hola ü 🎉' });
+  assert.strictEqual(sent.status, 201);
+  const { id } = await sent.json();
+  const [message] = await chat;
+  assert.strictEqual(message.lastEventId, id);
+  assert.deepStrictEqual(
+    (({ user, text }) => ({ user, text }))(JSON.parse(message.data)),
+    { user: 'ana', text: 'hola ü 🎉' },
+  );
+
+  assert.strictEqual((await post('/api/track', { page: '/docs' })).status, 201);
+  const [update] = await views;
+  assert.deepStrictEqual(JSON.parse(update.data), { total: 1, views: { '/docs': 1 } });
+
+  const bad = await post('/api/chat', { user: 'ana', text: '' });
+  assert.strictEqual(bad.status, 400);
+  assert.match((await bad.json()).error, /text/);
+
+  source.close();
+  child.kill('SIGTERM');
+  const [code, signal] = await withTimeout(exited, 'the example to exit after SIGTERM');
+  assert.strictEqual(signal, null, 'it exits by itself once stopped');
+  assert.strictEqual(code, 0);
+  assert.match(output(), /stopped\n$/);
+});

@@ -1,0 +1,59 @@
+"""ssecast: a Server-Sent Events engine written in Rust.
+
+Your Python service keeps its web framework; ssecast serves every SSE connection
+on a port of its own, with history replay (``Last-Event-ID``) and fan-out::
+
+    import ssecast
+
+    with ssecast.Engine(port=0) as engine:
+        print(f"streams on http://127.0.0.1:{engine.port}/events?topic=chat")
+        engine.publish("chat", {"text": "hello"}, event="message")
+
+Errors are :class:`Error` subclasses whose ``code`` is the engine's code
+(``"INVALID_ID"``...); those caused by a bad argument are also ``ValueError``.
+``ssecast.fastapi`` (imported on first use) starts an engine with a FastAPI app.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from ._ssecast import (
+    CONFIG_KEYS,
+    BindError,
+    ConfigError,
+    Engine,
+    Error,
+    InternalError,
+    InvalidDataError,
+    InvalidEventNameError,
+    InvalidIdError,
+    InvalidTopicError,
+    StoppedError,
+    TooLargeError,
+    __version__,
+)
+
+__all__ = [
+    "CONFIG_KEYS",
+    "BindError",
+    "ConfigError",
+    "Engine",
+    "Error",
+    "InternalError",
+    "InvalidDataError",
+    "InvalidEventNameError",
+    "InvalidIdError",
+    "InvalidTopicError",
+    "StoppedError",
+    "TooLargeError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """Imports ``ssecast.fastapi`` on first access, so FastAPI stays optional."""
+    if name == "fastapi":
+        return importlib.import_module(".fastapi", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

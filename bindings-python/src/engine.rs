@@ -1,0 +1,190 @@
+//! `ssecast.Engine`: a running core engine, owned by a Python object.
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyTuple};
+use ssecast::ErrorKind;
+
+use crate::config;
+use crate::errors::{not_unicode, to_py_err, type_name};
+use crate::payload;
+
+/// Payloads larger than this are published with the GIL released.
+const DETACH_ABOVE_BYTES: usize = 64 * 1024;
+
+/// A running Server-Sent Events engine.
+///
+/// ``Engine(**config)`` starts the engine at once: it binds ``bind``:``port``
+/// (``port=0`` picks a free port, read it back from :attr:`port`) and serves
+/// ``GET /events`` on threads of its own. Keyword arguments are the configuration
+/// keys (``port``, ``bind``, ``publish_token``, ``history_size``, ``cors_origins``,
+/// ``keepalive_ms``...; ``ssecast.CONFIG_KEYS`` lists them all). Values may be
+/// ``int``, ``str``, ``bool``, ``None`` (empty: no token, no origins) or a list of
+/// ``str`` (``cors_origins``). An unknown key or a bad value raises
+/// :class:`ConfigError` naming the key; a port that cannot be bound raises
+/// :class:`BindError`.
+///
+/// Publish from any thread or coroutine with :meth:`publish`. :meth:`stop` (or
+/// leaving a ``with`` block, or garbage collection) closes every stream.
+#[pyclass(frozen, module = "ssecast")]
+pub struct Engine {
+    inner: ssecast::Engine,
+}
+
+// The GIL rule of this class: release it (`py.detach`) around anything that may
+// wait — starting (binds a socket, spawns threads) and stopping (joins threads,
+// waits up to shutdown_timeout_ms for streams to flush). `publish` never waits on
+// a socket and takes only a short lock: it keeps the GIL for a small payload,
+// where releasing and re-taking it made publishing slower (100-byte str, one
+// thread: 1.3-1.6 M/s kept, 0.7-1.1 M/s released; eight threads: 1.1-1.5 M/s
+// kept, 0.5-1.3 M/s released), and releases it above `DETACH_ABOVE_BYTES`, where
+// encoding takes long enough (about 1.5 ms for 1 MiB) that other Python threads
+// should run meanwhile. Measured with bench/publish.py; see README, "The GIL".
+#[pymethods]
+impl Engine {
+    #[new]
+    #[pyo3(signature = (**config))]
+    fn new(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let config = config::from_kwargs(py, config)?;
+        let inner = py
+            .detach(|| ssecast::Engine::start(config))
+            .map_err(|e| to_py_err(py, e))?;
+        Ok(Engine { inner })
+    }
+
+    /// The TCP port the engine listens on (the one picked when ``port=0``).
+    #[getter]
+    fn port(&self) -> u16 {
+        self.inner.port()
+    }
+
+    /// True once :meth:`stop` has been called.
+    #[getter]
+    fn stopped(&self) -> bool {
+        self.inner.is_stopped()
+    }
+
+    /// Publishes one event to ``topic`` and returns its id.
+    ///
+    /// ``data`` is a ``str``, UTF-8 ``bytes``, or any object ``json.dumps`` accepts
+    /// (sent as compact JSON). ``event`` sets the event type (clients default to
+    /// ``message``), ``id`` replaces the engine-assigned id, ``retry`` sends a
+    /// reconnection delay in milliseconds. Never blocks on a socket; callable from
+    /// any thread.
+    ///
+    /// Raises :class:`InvalidTopicError`, :class:`InvalidEventNameError`,
+    /// :class:`InvalidIdError`, :class:`InvalidDataError` or :class:`TooLargeError`
+    /// (all ``ValueError``) for a bad argument, :class:`StoppedError` after
+    /// :meth:`stop`, ``TypeError`` for an argument of the wrong type, and
+    /// ``ValueError`` for a ``retry`` outside 0..=4294967295.
+    #[pyo3(signature = (topic, data, *, event = None, id = None, retry = None))]
+    fn publish(
+        &self,
+        py: Python<'_>,
+        topic: &Bound<'_, PyAny>,
+        data: &Bound<'_, PyAny>,
+        event: Option<&Bound<'_, PyAny>>,
+        id: Option<&Bound<'_, PyAny>>,
+        retry: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let topic = str_arg(py, "topic", ErrorKind::InvalidTopic, topic)?;
+        let event = event
+            .map(|event| str_arg(py, "event", ErrorKind::InvalidEventName, event))
+            .transpose()?;
+        let id = id
+            .map(|id| str_arg(py, "id", ErrorKind::InvalidId, id))
+            .transpose()?;
+        let retry = retry.map(retry_ms).transpose()?;
+        let payload = payload::extract(py, data)?;
+        let result = payload.event().and_then(|mut built| {
+            built.event = event.as_deref();
+            built.id = id.as_deref();
+            built.retry = retry;
+            let publish = || self.inner.publish(&topic, &built);
+            if built.data.len() > DETACH_ABOVE_BYTES {
+                py.detach(publish)
+            } else {
+                publish()
+            }
+        });
+        result.map_err(|e| to_py_err(py, e))
+    }
+
+    /// The engine's counters now: ``connections`` (open streams), ``topics``,
+    /// ``published`` (events since start) and ``slow_consumers_dropped``.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = self.inner.stats();
+        let dict = PyDict::new(py);
+        dict.set_item("connections", stats.connections)?;
+        dict.set_item("topics", stats.topics)?;
+        dict.set_item("published", stats.published)?;
+        dict.set_item("slow_consumers_dropped", stats.slow_consumers_dropped)?;
+        Ok(dict)
+    }
+
+    /// Stops the engine: stops accepting connections, sends every stream what was
+    /// published before the call, closes the streams and joins the engine's
+    /// threads (waiting at most ``shutdown_timeout_ms``). Idempotent. Releases the
+    /// GIL while it waits, so other Python threads keep running.
+    fn stop(&self, py: Python<'_>) {
+        py.detach(|| self.inner.stop());
+    }
+
+    /// Returns the engine itself, for ``with ssecast.Engine(...) as engine:``.
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Stops the engine when the ``with`` block ends; exceptions propagate.
+    #[pyo3(signature = (*_exc_info))]
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) -> bool {
+        self.stop(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.inner.is_stopped() {
+            "stopped"
+        } else {
+            "running"
+        };
+        format!("<ssecast.Engine on {} {state}>", self.inner.local_addr())
+    }
+}
+
+/// A `str` argument of `publish`: a `TypeError` naming the argument for another
+/// type, an error of `kind` for a `str` that is not valid Unicode.
+fn str_arg(
+    py: Python<'_>,
+    name: &str,
+    kind: ErrorKind,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<PyBackedStr> {
+    if !value.is_instance_of::<PyString>() {
+        return Err(wrong_type(name, "str", value));
+    }
+    value
+        .extract()
+        .map_err(|cause| not_unicode(py, kind, name, cause))
+}
+
+/// The `retry` argument, which the wire carries as a `u32` of milliseconds.
+fn retry_ms(value: &Bound<'_, PyAny>) -> PyResult<u32> {
+    if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
+        return Err(wrong_type("retry", "int or None", value));
+    }
+    value.extract::<u32>().map_err(|_| {
+        PyValueError::new_err(format!(
+            "publish() argument 'retry' must be from 0 to {} milliseconds, got {value}",
+            u32::MAX
+        ))
+    })
+}
+
+fn wrong_type(name: &str, expected: &str, value: &Bound<'_, PyAny>) -> PyErr {
+    let type_name = type_name(value);
+    PyTypeError::new_err(format!(
+        "publish() argument '{name}' must be {expected}, not {type_name}"
+    ))
+}

@@ -1,0 +1,83 @@
+"""Runs examples/fastapi/app.py under uvicorn, as its first lines say, and uses it
+the way its page does."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from typing import Iterator
+
+import httpx
+import pytest
+from conftest import REPO, TIMEOUT, take, wait_until_healthy
+from httpx_sse import connect_sse
+
+EXAMPLE = REPO / "examples" / "fastapi"
+
+
+@pytest.fixture(scope="module")
+def example() -> Iterator[str]:
+    """The example app under uvicorn on a socket the test bound, so the port is
+    free and known; the engine gets a free port too."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    env = dict(os.environ, SSECAST_PORT="0", APP_ORIGIN=url, JOB_STEP_SECONDS="0.01")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(EXAMPLE),
+         "--fd", str(listener.fileno()), "--log-level", "warning"],
+        env=env,
+        pass_fds=[listener.fileno()],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until_healthy(f"{url}/config", lambda: server.poll() is None)
+        yield url
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=20)
+        listener.close()
+        # uvicorn shuts down gracefully (running the lifespan, which stops the
+        # engine), then re-raises SIGTERM.
+        assert server.returncode in (0, -signal.SIGTERM), stderr
+        assert "Traceback" not in stderr, stderr
+
+
+def test_page_is_served_and_listens_with_event_source(example: str) -> None:
+    page = httpx.get(example, timeout=TIMEOUT)
+    assert page.status_code == 200
+    assert "new EventSource(" in page.text
+    assert "topic=notifications&topic=jobs" in page.text
+
+
+def test_notifications_and_job_progress_stream_to_the_page_origin(example: str) -> None:
+    events_url = httpx.get(f"{example}/config", timeout=TIMEOUT).json()["events"]
+    with httpx.Client(timeout=TIMEOUT) as client, connect_sse(
+        client,
+        "GET",
+        events_url,
+        params=[("topic", "notifications"), ("topic", "jobs")],
+        headers={"Origin": example},
+    ) as source:
+        # The page's origin is allowed by the engine's CORS configuration.
+        assert source.response.headers["access-control-allow-origin"] == example
+        note = client.post(
+            f"{example}/notifications", json={"text": "Deploy finished ✓", "level": "info"}
+        ).json()
+        job = client.post(f"{example}/jobs").json()
+        # The engine opens each stream with `retry: 2000` (retry_ms), which
+        # httpx-sse reports as an event without data; a browser dispatches none.
+        events = take((e for e in source.iter_sse() if e.data), 1 + job["steps"] + 1)
+
+    notification, *progress, done = events
+    assert (notification.event, notification.id) == ("notification", note["id"])
+    assert json.loads(notification.data) == {"text": "Deploy finished ✓", "level": "info"}
+    assert [e.event for e in progress] == ["progress"] * job["steps"]
+    assert [json.loads(e.data)["percent"] for e in progress] == [20, 40, 60, 80, 100]
+    assert all(json.loads(e.data)["job"] == job["job"] for e in progress)
+    assert (done.event, json.loads(done.data)) == ("done", {"job": job["job"]})

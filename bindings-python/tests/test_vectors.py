@@ -1,0 +1,74 @@
+"""The shared wire vectors (tests/vectors/events.json) through the Python API,
+compared byte for byte on a real stream."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Iterator, List
+
+import httpx
+import pytest
+from conftest import REPO, TIMEOUT
+
+import ssecast
+
+VECTORS: Dict[str, Any] = json.loads(
+    (REPO / "tests" / "vectors" / "events.json").read_text(encoding="utf-8")
+)
+DEFAULT_TOPIC = "default"
+
+
+class RawStream:
+    """The body bytes of one event stream, read as far as a test needs."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks = chunks
+        self.buffer = b""
+
+    def read(self, size: int) -> bytes:
+        while len(self.buffer) < size:
+            self.buffer += next(self.chunks)
+        head, self.buffer = self.buffer[:size], self.buffer[size:]
+        return head
+
+
+def topics() -> List[str]:
+    named = {v["publish"].get("topic", DEFAULT_TOPIC) for v in VECTORS["vectors"]}
+    return sorted(t for t in named if t and "\n" not in t and "\0" not in t and len(t) <= 256)
+
+
+def publish(engine: ssecast.Engine, args: Dict[str, Any]) -> str:
+    data = bytes.fromhex(args["data_hex"]) if "data_hex" in args else args["data"]
+    return engine.publish(
+        args.get("topic", DEFAULT_TOPIC),
+        data,
+        event=args.get("event"),
+        id=args.get("id"),
+        retry=args.get("retry"),
+    )
+
+
+def test_every_wire_vector() -> None:
+    assert len(VECTORS["vectors"]) >= 40
+    with ssecast.Engine(port=0, **VECTORS["config"]) as engine:
+        url = f"http://127.0.0.1:{engine.port}/events"
+        with httpx.Client(timeout=TIMEOUT) as client, client.stream(
+            "GET", url, params=[("topic", t) for t in topics()]
+        ) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            stream = RawStream(response.iter_raw())
+            assert stream.read(len(b": ok\n\n")) == b": ok\n\n"
+            for vector in VECTORS["vectors"]:
+                if "error" in vector:
+                    with pytest.raises(ssecast.Error) as caught:
+                        publish(engine, vector["publish"])
+                    assert caught.value.code == vector["error"], vector["name"]
+                    continue
+                event_id = publish(engine, vector["publish"])
+                wire = vector["wire"].replace("{id}", event_id).encode("utf-8")
+                assert stream.read(len(wire)) == wire, vector["name"]
+            # Failed vectors sent nothing: the next bytes are the sentinel's.
+            sentinel = engine.publish(DEFAULT_TOPIC, "end", id="sentinel")
+            assert stream.read(len(b"id: sentinel\ndata: end\n\n")) == b"id: sentinel\ndata: end\n\n"
+            assert sentinel == "sentinel"
+            assert stream.buffer == b""

@@ -1,0 +1,90 @@
+"""Notifications and job progress over Server-Sent Events, streamed by ssecast.
+
+    pip install ./bindings-python fastapi uvicorn
+    uvicorn app:app --app-dir examples/fastapi --port 8000     # then open http://127.0.0.1:8000
+
+FastAPI serves the page and the POST routes and publishes through ssecast; the
+ssecast engine serves the event streams on a port of its own (SSECAST_PORT,
+default 8001) and lets the page's origin (APP_ORIGIN, default
+http://127.0.0.1:8000) connect through CORS. JOB_STEP_SECONDS sets how long each
+step of a demo job takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from pathlib import Path
+from typing import Any, Dict, Set
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+
+import ssecast
+import ssecast.fastapi
+from ssecast.fastapi import EngineDep
+
+APP_ORIGIN = os.environ.get("APP_ORIGIN", "http://127.0.0.1:8000")
+ENGINE_PORT = int(os.environ.get("SSECAST_PORT", "8001"))
+JOB_STEPS = 5
+JOB_STEP_SECONDS = float(os.environ.get("JOB_STEP_SECONDS", "0.6"))
+PAGE = Path(__file__).with_name("index.html").read_text(encoding="utf-8")
+
+app = FastAPI(
+    title="ssecast example",
+    lifespan=ssecast.fastapi.lifespan(
+        port=ENGINE_PORT,
+        cors_origins=[APP_ORIGIN],
+        retry_ms=2000,
+    ),
+)
+
+# Background jobs, kept referenced until they finish.
+running_jobs: Set[asyncio.Task[None]] = set()
+job_numbers = itertools.count(1)
+
+
+class Notification(BaseModel):
+    """A message for everyone watching the page."""
+
+    text: str
+    level: str = "info"
+
+
+@app.get("/", response_class=HTMLResponse)
+def page() -> str:
+    """The page that listens to both streams."""
+    return PAGE
+
+
+@app.get("/config")
+def config(request: Request, engine: EngineDep) -> Dict[str, str]:
+    """Where the page finds the event stream: the engine's port on this host."""
+    host = request.url.hostname or "127.0.0.1"
+    return {"events": f"http://{host}:{engine.port}/events"}
+
+
+@app.post("/notifications")
+def notify(note: Notification, engine: EngineDep) -> Dict[str, str]:
+    """Sends a notification to every open page; answers with the event id."""
+    return {"id": engine.publish("notifications", note.model_dump(), event="notification")}
+
+
+@app.post("/jobs")
+async def start_job(engine: EngineDep) -> Dict[str, Any]:
+    """Starts a job whose progress events go to the `jobs` topic."""
+    job = next(job_numbers)
+    task = asyncio.create_task(run_job(engine, job))
+    running_jobs.add(task)
+    task.add_done_callback(running_jobs.discard)
+    return {"job": job, "steps": JOB_STEPS}
+
+
+async def run_job(engine: ssecast.Engine, job: int) -> None:
+    """A stand-in for real work: a progress event per step, then `done`."""
+    for step in range(1, JOB_STEPS + 1):
+        await asyncio.sleep(JOB_STEP_SECONDS)
+        engine.publish("jobs", {"job": job, "percent": step * 100 // JOB_STEPS}, event="progress")
+    engine.publish("jobs", {"job": job}, event="done")

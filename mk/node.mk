@@ -1,0 +1,64 @@
+# Node binding (bindings-node/, issue 5).
+#   make node-package  build the addon (release) and pack dist/ssecast-<version>.tgz with the
+#                      prebuilt .node for this platform (installs with no Rust, no install script)
+#   make node-types    regenerate the committed bindings-node/index.d.ts from the Rust doc comments
+#   make test-node     pack, install the tarball into a scratch app under build/, run the
+#                      node:test suites there (plus the index.d.ts drift check)
+
+NODE_SRC := bindings-node
+NODE_PACKAGE_JSON := $(NODE_SRC)/package.json
+node_json = $(shell node -p "require('./$(NODE_PACKAGE_JSON)').$(1)")
+NODE_VERSION := $(call node_json,version)
+NAPI_CLI_VERSION := $(call node_json,devDependencies['@napi-rs/cli'])
+NODE_TARBALL := dist/ssecast-$(NODE_VERSION).tgz
+# The napi CLI lives in build/, never in the source tree.
+NODE_TOOLS := $(BUILD_DIR)/node-tools
+NAPI_STAMP := $(NODE_TOOLS)/.napi-cli-$(NAPI_CLI_VERSION)
+NAPI := $(NODE_TOOLS)/node_modules/.bin/napi
+# The package is assembled here, then packed; the scratch app installs the tarball.
+NODE_STAGE := $(BUILD_DIR)/node-package
+NODE_APP := $(BUILD_DIR)/node-app
+NODE_PACKAGE_FILES := package.json README.md index.js index.mjs binding.js platform.js
+
+.PHONY: node-package node-types test-node
+
+$(NAPI_STAMP):
+	rm -rf $(NODE_TOOLS) && mkdir -p $(NODE_TOOLS)
+	echo '{"private": true}' > $(NODE_TOOLS)/package.json
+	npm install --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error \
+		@napi-rs/cli@$(NAPI_CLI_VERSION)
+	touch $@
+
+# napi names the build ssecast.node; the loader (binding.js) looks for
+# ssecast.<platform>.node, the napi-rs per-platform name, so rename it here.
+node-package: $(NAPI_STAMP)
+	rm -rf $(NODE_STAGE) && mkdir -p $(NODE_STAGE) dist
+	cd $(NODE_SRC) && $(NAPI) build --release --target-dir $(CARGO_TARGET_DIR) \
+		--output-dir $(NODE_STAGE) --dts index.d.ts -- --locked
+	platform=$$(node -p "require('./$(NODE_SRC)/platform.js').platformName()") && \
+		mv $(NODE_STAGE)/ssecast.node $(NODE_STAGE)/ssecast.$$platform.node && \
+		strip --strip-debug $(NODE_STAGE)/ssecast.$$platform.node
+	cp $(addprefix $(NODE_SRC)/,$(NODE_PACKAGE_FILES)) $(NODE_STAGE)/
+	rm -f $(NODE_TARBALL)
+	cd $(NODE_STAGE) && npm pack --ignore-scripts --loglevel=error --pack-destination $(CURDIR)/dist
+	@echo "packed $(NODE_TARBALL)"
+
+node-types: node-package
+	cp $(NODE_STAGE)/index.d.ts $(NODE_SRC)/index.d.ts
+
+PART_TESTS += test-node
+test-node: node-package
+	@cargo_version=$$(sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1); \
+		[ "$$cargo_version" = "$(NODE_VERSION)" ] || { echo "$(NODE_PACKAGE_JSON) has version \
+		$(NODE_VERSION) but Cargo.toml has $$cargo_version"; exit 1; }
+	@diff -u $(NODE_SRC)/index.d.ts $(NODE_STAGE)/index.d.ts || \
+		{ echo "bindings-node/index.d.ts is stale: run make node-types"; exit 1; }
+	rm -rf $(NODE_APP) && mkdir -p $(NODE_APP)
+	cp $(NODE_SRC)/test/app-package.json $(NODE_APP)/package.json
+	cp -r $(NODE_SRC)/test $(NODE_APP)/test
+	mkdir -p $(NODE_APP)/example && tar -C examples/express --exclude=node_modules -cf - . | tar -C $(NODE_APP)/example -xf -
+	cp tests/vectors/events.json $(NODE_APP)/test/vectors.json
+	cd $(NODE_APP) && npm install --no-audit --no-fund --loglevel=error $(CURDIR)/$(NODE_TARBALL)
+	cd $(NODE_APP) && node --test --test-reporter=spec test/*.test.js test/*.test.mjs \
+		2>&1 | tee $(NODE_APP)/test-output.txt
+	@grep -Eq '^ℹ tests [1-9]' $(NODE_APP)/test-output.txt || { echo "test-node: no test ran"; exit 1; }
