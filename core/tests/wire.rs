@@ -313,6 +313,9 @@ fn concurrent_stops_return_only_once_stopped() {
         })
         .collect();
     for stopper in stoppers {
-        assert!(stopper.join().unwrap(), "a stop returned before the engine stopped");
+        assert!(
+            stopper.join().unwrap(),
+            "a stop returned before the engine stopped"
+        );
     }
 }
