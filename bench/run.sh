@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Runs the ssecast benchmarks against ssecast and its peers, side by side.
+#
+#   bench/run.sh [SCENARIO...]     scenarios: fanout capacity latency publish (default: all)
+#
+# The peers' dependencies are installed first, idempotently.
+#
+# Environment: RELEASE_DIR (built ssecast, ssecast-bench, bench-axum-peer, libssecast),
+# BUILD_DIR (scratch: npm, venv, nginx prefix, results), SERVERS (default
+# "ssecast axum nchan express fastapi"), SERVER_CPU / CLIENT_CPU (default 0 / 1).
+# Every server runs pinned to SERVER_CPU with taskset, the load tool to CLIENT_CPU.
+# Each scenario is bounded in time; RESULT lines go to $BUILD_DIR/bench/results.txt.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RELEASE_DIR="${RELEASE_DIR:-$ROOT/target/release}"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+WORK="$BUILD_DIR/bench"
+SERVERS="${SERVERS:-ssecast axum nchan express fastapi}"
+SERVER_CPU="${SERVER_CPU:-0}"
+CLIENT_CPU="${CLIENT_CPU:-1}"
+TOKEN=bench
+RESULTS="$WORK/results.txt"
+TOOL=(taskset -c "$CLIENT_CPU" "$RELEASE_DIR/ssecast-bench")
+SERVER_PID=""
+mkdir -p "$WORK"
+ulimit -n "$(ulimit -Hn)"
+
+log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
+
+port_of() {
+  case "$1" in
+    ssecast) echo 18080 ;; axum) echo 18081 ;; express) echo 18082 ;;
+    fastapi) echo 18083 ;; nchan) echo 18084 ;;
+  esac
+}
+
+# Installs the peers' dependencies idempotently (nginx + nchan with apt-get,
+# express with npm, fastapi + uvicorn in a venv).
+setup() {
+  if [[ ! -f /usr/lib/nginx/modules/ngx_nchan_module.so ]] && [[ " $SERVERS " == *" nchan "* ]]; then
+    log "installing nginx and libnginx-mod-nchan"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx libnginx-mod-nchan >/dev/null \
+      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx libnginx-mod-nchan >/dev/null; }
+  fi
+  mkdir -p "$WORK/express"
+  cp "$ROOT/bench/peers/express/package.json" "$ROOT/bench/peers/express/server.js" "$WORK/express/"
+  if [[ ! -d "$WORK/express/node_modules/express" ]]; then
+    log "installing express"
+    (cd "$WORK/express" && npm install --no-audit --no-fund --silent)
+  fi
+  if [[ ! -x "$WORK/venv/bin/uvicorn" ]]; then
+    log "installing fastapi and uvicorn"
+    python3 -m venv "$WORK/venv"
+    "$WORK/venv/bin/pip" install -q -r "$ROOT/bench/peers/fastapi/requirements.txt"
+  fi
+}
+
+wait_port() {
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log "nothing listens on port $1"; return 1
+}
+
+# Starts server $1 on its port, pinned to SERVER_CPU; sets SERVER_PID (the process
+# doing the work: for nchan, the nginx worker).
+start_server() {
+  local name="$1" port; port="$(port_of "$1")"
+  case "$name" in
+    ssecast)
+      SSECAST_LOG=warn taskset -c "$SERVER_CPU" "$RELEASE_DIR/ssecast" --bind 127.0.0.1 --port "$port" \
+        --publish-token "$TOKEN" --max-connections 20000 --worker-threads 1 2>>"$WORK/ssecast.log" &
+      SERVER_PID=$! ;;
+    axum)
+      taskset -c "$SERVER_CPU" "$RELEASE_DIR/bench-axum-peer" "$port" 1 2>>"$WORK/axum.log" &
+      SERVER_PID=$! ;;
+    express)
+      taskset -c "$SERVER_CPU" node "$WORK/express/server.js" "$port" 2>>"$WORK/express.log" &
+      SERVER_PID=$! ;;
+    fastapi)
+      taskset -c "$SERVER_CPU" "$WORK/venv/bin/python" "$ROOT/bench/peers/fastapi/server.py" "$port" 2>>"$WORK/fastapi.log" &
+      SERVER_PID=$! ;;
+    nchan)
+      local dir="$WORK/nchan"
+      mkdir -p "$dir"
+      sed -e "s|@PORT@|$port|g" -e "s|@DIR@|$dir|g" "$ROOT/bench/peers/nchan/nginx.conf.in" >"$dir/nginx.conf"
+      taskset -c "$SERVER_CPU" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+      NGINX_MASTER=$!
+      wait_port "$port"
+      SERVER_PID="$(pgrep -P "$NGINX_MASTER" | head -1)" ;;
+  esac
+  wait_port "$port"
+  [[ "$name" == nchan ]] || NGINX_MASTER=""
+}
+
+stop_server() {
+  local pid="${NGINX_MASTER:-$SERVER_PID}"
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  SERVER_PID=""; NGINX_MASTER=""
+  sleep 0.5
+}
+trap stop_server EXIT
+
+# The arguments that let the load tool drive server $1.
+drive_args() {
+  local port; port="$(port_of "$1")"
+  local args=(--name "$1" --addr "127.0.0.1:$port" --server-pid "$SERVER_PID")
+  [[ "$1" == ssecast ]] && args+=(--token "$TOKEN")
+  [[ "$1" == nchan ]] && args+=(--body raw)
+  echo "${args[@]}"
+}
+
+run_tool() {
+  log "ssecast-bench $*"
+  timeout 600 "${TOOL[@]}" "$@" | tee -a "$RESULTS" || log "(failed: $*)"
+}
+
+# Scenario 1: 1,000 subscribers, publish rate doubled then bisected until loss
+# or p99 > 100 ms.
+fanout() {
+  for server in $SERVERS; do
+    start_server "$server" || { log "$server did not start; skipped"; stop_server; continue; }
+    # shellcheck disable=SC2046
+    run_tool ladder --scenario fanout $(drive_args "$server") --subs 1000 --start-rate 25 --resolution 25
+    stop_server
+  done
+  if [[ " $SERVERS " == *" ssecast "* ]]; then
+    run_tool ladder --scenario fanout --name ssecast --inproc --server-cpu "$SERVER_CPU" \
+      --client-cpu "$CLIENT_CPU" --subs 1000 --start-rate 25 --resolution 25
+  fi
+}
+
+# Scenario 2: idle connections, 10,000 and then as many as the descriptor limit allows.
+capacity() {
+  local most=$(( $(ulimit -Hn) - 1000 ))
+  for server in $SERVERS; do
+    for conns in 10000 "$most"; do
+      start_server "$server" || { log "$server did not start; skipped"; stop_server; continue; }
+      # shellcheck disable=SC2046
+      run_tool capacity $(drive_args "$server" | sed -e 's/--token [^ ]*//' -e 's/--body [^ ]*//') \
+        --conns "$conns" --hold 3 --timeout 90
+      stop_server
+    done
+  done
+}
+
+# Scenario 4: 10 subscribers at fixed, high publish rates (the latency floor).
+latency() {
+  for server in $SERVERS; do
+    start_server "$server" || { log "$server did not start; skipped"; stop_server; continue; }
+    # shellcheck disable=SC2046
+    run_tool ladder --scenario latency $(drive_args "$server") --subs 10 --rates 100,1000,5000 --window 3
+    stop_server
+  done
+}
+
+# Scenario 3: publish cost per call from Rust, C, Python and Node with 1,000
+# subscribers attached. Programs whose binding is not built yet are skipped.
+publish() {
+  local pc=(taskset -c "$SERVER_CPU")
+  run_tool publish-cost --lang rust -- "${pc[@]}" "$RELEASE_DIR/ssecast-bench" publish-cost-child
+  if [[ -f "$ROOT/include/ssecast.h" && -f "$RELEASE_DIR/libssecast.a" ]]; then
+    cc -O2 -Wall -Wextra -I"$ROOT/include" "$ROOT/bench/publish_cost/publish_cost.c" \
+      "$RELEASE_DIR/libssecast.a" -lpthread -ldl -lm -o "$WORK/publish_cost_c" \
+      && run_tool publish-cost --lang c -- "${pc[@]}" "$WORK/publish_cost_c"
+  else
+    log "C: include/ssecast.h or libssecast.a missing; skipped"
+  fi
+  local wheel; wheel="$(ls "$ROOT"/dist/ssecast-*.whl 2>/dev/null | head -1 || true)"
+  if [[ -n "$wheel" || -f "$ROOT/bindings-python/pyproject.toml" ]]; then
+    if ! "$WORK/venv/bin/python" -c 'import ssecast' 2>/dev/null; then
+      "$WORK/venv/bin/pip" install -q "${wheel:-$ROOT/bindings-python}" || log "Python: pip install failed"
+    fi
+    "$WORK/venv/bin/python" -c 'import ssecast' 2>/dev/null \
+      && run_tool publish-cost --lang python -- "${pc[@]}" "$WORK/venv/bin/python" "$ROOT/bench/publish_cost/publish_cost.py"
+  else
+    log "Python: bindings-python not ready; skipped"
+  fi
+  local node_pkg; node_pkg="$(ls "$ROOT"/dist/ssecast-*.tgz 2>/dev/null | head -1 || true)"
+  if [[ -n "$node_pkg" ]]; then
+    mkdir -p "$WORK/node-app"
+    (cd "$WORK/node-app" && [[ -f package.json ]] || echo '{"private":true}' >package.json)
+    (cd "$WORK/node-app" && npm install --no-audit --no-fund --silent "$node_pkg") || log "Node: npm install failed"
+    cp "$ROOT/bench/publish_cost/publish_cost.js" "$WORK/node-app/"
+    run_tool publish-cost --lang node -- "${pc[@]}" node "$WORK/node-app/publish_cost.js"
+  else
+    log "Node: dist/ssecast-*.tgz missing (make node-package); skipped"
+  fi
+}
+
+scenarios=("$@")
+[[ ${#scenarios[@]} -gt 0 ]] || scenarios=(fanout capacity latency publish)
+setup
+log "servers on cpu $SERVER_CPU, load tool on cpu $CLIENT_CPU; results in $RESULTS"
+echo "# run $(date -u +%FT%TZ) scenarios: ${scenarios[*]} servers: $SERVERS" >>"$RESULTS"
+for scenario in "${scenarios[@]}"; do
+  case "$scenario" in
+    fanout|capacity|latency|publish) "$scenario" ;;
+    *) log "unknown scenario $scenario"; exit 2 ;;
+  esac
+done
+python3 "$ROOT/bench/summarize.py" "$RESULTS"

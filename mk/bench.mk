@@ -1,0 +1,23 @@
+# Benchmarks (issue 7): ssecast against Nchan, Express, FastAPI and axum+broadcast.
+# Not part of `make test`. Servers are pinned to cpu 0 and the load tool to cpu 1.
+#   make bench            every scenario (about 15 minutes, stops by itself)
+#   make bench-fanout     1,000 subscribers, rising publish rates
+#   make bench-capacity   10,000 and ~19,000 idle connections
+#   make bench-latency    10 subscribers at fixed high rates
+#   make bench-publish    publish cost per call from Rust, C, Python and Node
+# Results: $(BUILD_DIR)/bench/results.txt (RESULT lines) and a markdown summary on stdout.
+# Limit the peers with BENCH_SERVERS="ssecast axum".
+
+BENCH_SERVERS ?= ssecast axum nchan express fastapi
+BENCH_ENV = RELEASE_DIR=$(RELEASE_DIR) BUILD_DIR=$(BUILD_DIR) SERVERS="$(BENCH_SERVERS)"
+
+.PHONY: bench bench-build bench-fanout bench-capacity bench-latency bench-publish
+
+bench-build: release
+	$(CARGO) build --release --locked -p ssecast-bench
+
+bench: bench-build
+	$(BENCH_ENV) bench/run.sh fanout capacity latency publish
+
+bench-fanout bench-capacity bench-latency bench-publish: bench-%: bench-build
+	$(BENCH_ENV) bench/run.sh $*
