@@ -20,6 +20,9 @@ use crate::hub::{Hub, Subscriber};
 use crate::log::{Budget, Lagged};
 use crate::wake::Registration;
 
+/// What polling a stream answers.
+type Polled = Poll<Option<Result<Frame<Batch>, Infallible>>>;
+
 /// The most one write takes: frames and bytes.
 const BATCH_BUDGET: Budget = Budget {
     frames: 1024,
@@ -163,23 +166,31 @@ impl EventStream {
         self.keepalive && self.hub.ticks().wrapping_sub(self.last_write_tick) > KEEPALIVE_TICKS
     }
 
-    fn emit(&mut self, batch: Batch) -> Poll<Option<Result<Frame<Batch>, Infallible>>> {
+    fn emit(&mut self, batch: Batch) -> Polled {
         self.last_write_tick = self.hub.ticks();
         Poll::Ready(Some(Ok(Frame::data(batch))))
     }
 
-    fn end(&mut self) -> Poll<Option<Result<Frame<Batch>, Infallible>>> {
+    fn end(&mut self) -> Polled {
         self.done = true;
         Poll::Ready(None)
     }
 
-    fn collect_or_end(&mut self, batch: &mut Batch) -> bool {
+    /// What to answer when frames are pending or the stream is over; `None` when
+    /// there is nothing to send yet.
+    fn take_pending(&mut self, batch: &mut Batch) -> Option<Polled> {
         if self.collect(batch).is_err() {
             self.hub.slow_consumers.fetch_add(1, Ordering::Relaxed);
             tracing::debug!("closing a stream that fell behind the history");
-            return false;
+            return Some(self.end());
         }
-        true
+        if !batch.is_empty() {
+            return Some(self.emit(std::mem::take(batch)));
+        }
+        if self.hub.is_stopped() {
+            return Some(self.end());
+        }
+        None
     }
 }
 
@@ -187,23 +198,14 @@ impl Body for EventStream {
     type Data = Batch;
     type Error = Infallible;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Batch>, Infallible>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
         let this = self.get_mut();
         if this.done {
             return Poll::Ready(None);
         }
         let mut batch = this.head.take().unwrap_or_default();
-        if !this.collect_or_end(&mut batch) {
-            return this.end();
-        }
-        if !batch.is_empty() {
-            return this.emit(batch);
-        }
-        if this.hub.is_stopped() {
-            return this.end();
+        if let Some(ready) = this.take_pending(&mut batch) {
+            return ready;
         }
         for cursor in &mut this.cursors {
             cursor
@@ -215,14 +217,8 @@ impl Body for EventStream {
         this.hub.clock.register(&mut this.clock, cx.waker());
         // A publish between the first look and registering would have found no
         // waiter to wake: look once more now that the wakers are listed.
-        if !this.collect_or_end(&mut batch) {
-            return this.end();
-        }
-        if !batch.is_empty() {
-            return this.emit(batch);
-        }
-        if this.hub.is_stopped() {
-            return this.end();
+        if let Some(ready) = this.take_pending(&mut batch) {
+            return ready;
         }
         if this.keepalive_due() {
             batch.push(KEEPALIVE);
