@@ -138,8 +138,10 @@ impl EventStream {
         self.scratch.sort_unstable_by_key(|&(seq, _)| seq);
         let (mut frames, mut bytes) = (0, 0);
         for &(seq, ref frame) in &self.scratch {
-            if seq > cutoff
-                || frames == BATCH_BUDGET.frames
+            if seq > cutoff {
+                break;
+            }
+            if frames == BATCH_BUDGET.frames
                 || (frames > 0 && bytes + frame.len() > BATCH_BUDGET.bytes)
             {
                 cutoff = seq - 1;
@@ -319,5 +321,37 @@ mod tests {
         assert!(stream.frame().await.is_none(), "stop ends the stream");
         drop(stream);
         assert_eq!(hub.stats().connections, 0);
+    }
+
+    #[tokio::test]
+    async fn several_topics_keep_publish_order_across_full_batches() {
+        let hub = Arc::new(Hub::new(&Config {
+            history_size: 10_000,
+            ..Config::default()
+        }));
+        let (subs, after, _) = hub.subscribe(&["a".to_string(), "b".to_string()], None);
+        hub.streams.fetch_add(1, Ordering::AcqRel);
+        let mut stream = EventStream::new(hub.clone(), subs, after, vec![], false);
+        // More than one batch of `a`, then one `b` published after all of them.
+        let total = BATCH_BUDGET.frames + 500;
+        for i in 0..total {
+            hub.publish("a", &Event::new(&i.to_string())).unwrap();
+        }
+        hub.publish("b", &Event::new("b")).unwrap();
+        let mut seen = Vec::new();
+        while seen.len() < total + 1 {
+            let bytes = next(&mut stream).await;
+            let text = std::str::from_utf8(&bytes).unwrap();
+            seen.extend(
+                text.lines()
+                    .filter_map(|l| l.strip_prefix("data: "))
+                    .map(str::to_owned),
+            );
+        }
+        let expected: Vec<String> = (0..total)
+            .map(|i| i.to_string())
+            .chain(["b".to_string()])
+            .collect();
+        assert_eq!(seen, expected);
     }
 }

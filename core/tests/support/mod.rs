@@ -270,14 +270,19 @@ impl Stream {
     }
 
     /// The next `n` events; panics if the stream ends first.
+    /// Keep-alive comments do not extend the deadline: missing events fail the
+    /// test instead of hanging it.
     pub async fn events(&mut self, n: usize) -> Vec<SseEvent> {
         let mut out = Vec::with_capacity(n);
-        while out.len() < n {
-            match self.next_event().await {
-                Some(event) => out.push(event),
-                None => panic!("stream ended after {} of {n} events", out.len()),
+        within(&format!("{n} events"), async {
+            while out.len() < n {
+                match self.next_event().await {
+                    Some(event) => out.push(event),
+                    None => panic!("stream ended after {} of {n} events", out.len()),
+                }
             }
-        }
+        })
+        .await;
         out
     }
 
