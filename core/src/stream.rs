@@ -339,15 +339,20 @@ mod tests {
         }
         hub.publish("b", &Event::new("b")).unwrap();
         let mut seen = Vec::new();
-        while seen.len() < total + 1 {
-            let bytes = next(&mut stream).await;
-            let text = std::str::from_utf8(&bytes).unwrap();
-            seen.extend(
-                text.lines()
-                    .filter_map(|l| l.strip_prefix("data: "))
-                    .map(str::to_owned),
-            );
-        }
+        let read_all = async {
+            while seen.len() < total + 1 {
+                let bytes = next(&mut stream).await;
+                let text = std::str::from_utf8(&bytes).unwrap();
+                seen.extend(
+                    text.lines()
+                        .filter_map(|l| l.strip_prefix("data: "))
+                        .map(str::to_owned),
+                );
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), read_all)
+            .await
+            .expect("every event arrives");
         let expected: Vec<String> = (0..total)
             .map(|i| i.to_string())
             .chain(["b".to_string()])
