@@ -51,6 +51,8 @@ setup() {
   fi
   if [[ ! -x "$WORK/venv/bin/uvicorn" ]]; then
     log "installing fastapi and uvicorn"
+    python3 -c 'import ensurepip' 2>/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
     python3 -m venv "$WORK/venv"
     "$WORK/venv/bin/pip" install -q -r "$ROOT/bench/peers/fastapi/requirements.txt"
   fi
@@ -173,17 +175,14 @@ publish() {
   else
     log "C: include/ssecast.h or libssecast.a missing; skipped"
   fi
-  local wheel; wheel="$(ls "$ROOT"/dist/ssecast-*.whl 2>/dev/null | head -1 || true)"
-  if [[ -n "$wheel" || -f "$ROOT/bindings-python/pyproject.toml" ]]; then
-    if ! "$WORK/venv/bin/python" -c 'import ssecast' 2>/dev/null; then
-      "$WORK/venv/bin/pip" install -q "${wheel:-$ROOT/bindings-python}" || log "Python: pip install failed"
-    fi
-    "$WORK/venv/bin/python" -c 'import ssecast' 2>/dev/null \
-      && run_tool publish-cost --lang python -- "${pc[@]}" "$WORK/venv/bin/python" "$ROOT/bench/publish_cost/publish_cost.py"
+  local wheel; wheel="$(ls -t "$ROOT"/dist/ssecast-*.whl 2>/dev/null | head -1 || true)"
+  if [[ -n "$wheel" ]]; then
+    "$WORK/venv/bin/pip" install -q --force-reinstall --no-deps "$wheel" || log "Python: pip install failed"
+    run_tool publish-cost --lang python -- "${pc[@]}" "$WORK/venv/bin/python" "$ROOT/bench/publish_cost/publish_cost.py"
   else
-    log "Python: bindings-python not ready; skipped"
+    log "Python: dist/ssecast-*.whl missing (make python-wheel); skipped"
   fi
-  local node_pkg; node_pkg="$(ls "$ROOT"/dist/ssecast-*.tgz 2>/dev/null | head -1 || true)"
+  local node_pkg; node_pkg="$(ls -t "$ROOT"/dist/ssecast-*.tgz 2>/dev/null | head -1 || true)"
   if [[ -n "$node_pkg" ]]; then
     mkdir -p "$WORK/node-app"
     (cd "$WORK/node-app" && [[ -f package.json ]] || echo '{"private":true}' >package.json)
