@@ -44,7 +44,6 @@ async fn slow_consumer_is_cut_off_while_fast_ones_get_everything() {
             expected
         }));
     }
-    let rss_before = support::rss_kib();
     let padding = "p".repeat(1000);
     for burst in 0..BURSTS {
         for i in 0..BURST {
@@ -65,10 +64,6 @@ async fn slow_consumer_is_cut_off_while_fast_ones_get_everything() {
             "a fast client missed events"
         );
     }
-    let rss_growth = support::rss_kib().saturating_sub(rss_before);
-    // 80 MB crossed the fast connections; what stays is the bounded history and
-    // the slow client's socket buffers, not a queue per client.
-    assert!(rss_growth < 64 * 1024, "RSS grew by {rss_growth} KiB");
     // The slow client now reads: it gets a gapless prefix, then its stream ends.
     let mut expected = 0usize;
     within("the slow stream to end", async {
