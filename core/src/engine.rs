@@ -80,6 +80,7 @@ impl Engine {
             serve(listener, shared, shutdown_rx).await;
             let _ = done_tx.send(());
         });
+        runtime.spawn(hub.clone().wake_subscribers());
         if !keepalive.is_zero() {
             runtime.spawn(tick(hub.clone(), keepalive));
         }

@@ -27,6 +27,9 @@ pub(crate) struct Topic {
     /// The sequence number of the newest event appended (0: none).
     pub(crate) head: AtomicU64,
     pub(crate) waiters: Waiters,
+    /// Set by a publish that queued this topic for the waker task; cleared by
+    /// the task before it wakes the waiters.
+    wake_queued: AtomicBool,
     subscribers: AtomicUsize,
 }
 
@@ -36,6 +39,7 @@ impl Topic {
             log: Mutex::new(Log::new(bounds)),
             head: AtomicU64::new(0),
             waiters: Waiters::default(),
+            wake_queued: AtomicBool::new(false),
             subscribers: AtomicUsize::new(0),
         }
     }
@@ -90,6 +94,10 @@ pub(crate) struct Hub {
     bounds: Bounds,
     max_event_bytes: usize,
     stopped: AtomicBool,
+    /// Topics with new events whose waiters the waker task has yet to wake.
+    wake_queue: Mutex<Vec<Arc<Topic>>>,
+    /// Wakes the waker task.
+    wake_task: tokio::sync::Notify,
     /// Woken on every keep-alive tick and on stop.
     pub(crate) clock: Waiters,
     /// Keep-alive ticks so far.
@@ -116,6 +124,8 @@ impl Hub {
             },
             max_event_bytes: config.max_event_bytes,
             stopped: AtomicBool::new(false),
+            wake_queue: Mutex::new(Vec::new()),
+            wake_task: tokio::sync::Notify::new(),
             clock: Waiters::default(),
             tick: AtomicU64::new(0),
             streams: AtomicUsize::new(0),
@@ -160,7 +170,7 @@ impl Hub {
             let seq = *last + 1;
             let id = match event.id {
                 Some(id) => id.to_owned(),
-                None => format!("{}-{seq}", self.incarnation),
+                None => self.engine_id(seq),
             };
             let frame = encode_event(event, &id);
             entry.lock_log().append(seq, event.id, frame, now);
@@ -169,8 +179,56 @@ impl Hub {
             self.published.store(seq, Ordering::Release);
             id
         };
-        entry.waiters.wake_all();
+        // The caller never wakes subscribers itself: it queues the topic once
+        // for the waker task, so publishing costs the same with one subscriber
+        // or ten thousand.
+        if !entry.wake_queued.swap(true, Ordering::AcqRel) {
+            self.wake_queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(entry.clone());
+            self.wake_task.notify_one();
+        }
         Ok(id)
+    }
+
+    /// The waker task: wakes the parked subscribers of every topic that got
+    /// events, until the hub stops. The engine runs it on its runtime.
+    pub(crate) async fn wake_subscribers(self: Arc<Self>) {
+        let mut topics = Vec::new();
+        while !self.is_stopped() {
+            self.wake_task.notified().await;
+            std::mem::swap(
+                &mut topics,
+                &mut *self.wake_queue.lock().unwrap_or_else(|e| e.into_inner()),
+            );
+            for topic in topics.drain(..) {
+                // Cleared before waking: a publish from now on queues the topic
+                // again. The swap also makes that publish's event visible here.
+                topic.wake_queued.swap(false, Ordering::AcqRel);
+                topic.waiters.wake_all();
+            }
+        }
+    }
+
+    /// The id the engine assigns to the event with sequence number `seq`.
+    fn engine_id(&self, seq: u64) -> String {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = seq;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut id = String::with_capacity(self.incarnation.len() + 1 + digits.len() - at);
+        id.push_str(&self.incarnation);
+        id.push('-');
+        id.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+        id
     }
 
     /// The newest sequence number whose event is readable in its log.
@@ -267,6 +325,7 @@ impl Hub {
     /// Refuses further publishes and wakes every stream so that it ends.
     pub(crate) fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
+        self.wake_task.notify_one();
         self.clock.wake_all();
         let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
         for topic in topics.values() {
@@ -383,6 +442,9 @@ mod tests {
         assert_ne!(id1, b.publish("t", &Event::new("x")).unwrap());
         assert_eq!(a.parse_engine_id(&id1), Some(1));
         assert_eq!(a.parse_engine_id(&id2), Some(2));
+        for seq in [0, 9, 10, 12345, u64::MAX] {
+            assert_eq!(a.engine_id(seq), format!("{}-{seq}", a.incarnation));
+        }
         assert_eq!(b.parse_engine_id(&id1), None);
         assert_eq!(a.publish("t", &Event::new("z").id("mine")).unwrap(), "mine");
     }

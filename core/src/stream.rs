@@ -272,6 +272,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn keepalive_only_when_idle_for_an_interval() {
         let hub = Arc::new(Hub::new(&Config::default()));
+        tokio::spawn(hub.clone().wake_subscribers());
         tokio::spawn(tick(hub.clone(), INTERVAL / KEEPALIVE_TICKS as u32));
         let mut stream = stream(&hub, "k");
         let start = Instant::now();
@@ -307,6 +308,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn no_keepalive_when_disabled_and_stop_ends_the_stream() {
         let hub = Arc::new(Hub::new(&Config::default()));
+        tokio::spawn(hub.clone().wake_subscribers());
         tokio::spawn(tick(hub.clone(), INTERVAL / KEEPALIVE_TICKS as u32));
         let (subs, after, _) = hub.subscribe(&["q".to_string()], None);
         hub.streams.fetch_add(1, Ordering::AcqRel);
@@ -329,6 +331,7 @@ mod tests {
             history_size: 10_000,
             ..Config::default()
         }));
+        tokio::spawn(hub.clone().wake_subscribers());
         let (subs, after, _) = hub.subscribe(&["a".to_string(), "b".to_string()], None);
         hub.streams.fetch_add(1, Ordering::AcqRel);
         let mut stream = EventStream::new(hub.clone(), subs, after, vec![], false);
