@@ -12,7 +12,7 @@ C_BUILD := $(BUILD_DIR)/c
 C_TEST_PREFIX := $(BUILD_DIR)/prefix
 C_NATIVE_LIBS := $(C_BUILD)/native-static-libs
 C_CFLAGS := -Wall -Wextra -Werror -Wpedantic -O1 -g
-C_VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full \
+C_VALGRIND := valgrind --quiet --fair-sched=yes --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite
 
 # The system libraries a static link of libssecast.a needs, as rustc reports them.
