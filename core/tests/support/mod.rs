@@ -200,15 +200,7 @@ impl Stream {
             build("GET", addr, path, headers, Bytes::new()),
         )
         .await;
-        Stream {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.into_body(),
-            parser: Parser::default(),
-            queue: Default::default(),
-            raw: Vec::new(),
-            ended: false,
-        }
+        Self::from_response(response)
     }
 
     /// Opens a stream and waits until the engine's first frame arrived, so that
