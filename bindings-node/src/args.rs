@@ -123,6 +123,19 @@ pub fn entries<'env>(object: &Object<'env>) -> Result<Vec<(String, Unknown<'env>
         .collect()
 }
 
+/// The entries of an optional options object: none when `value` is missing,
+/// `undefined` or `null`; a `TypeError` naming `what` when it is not an object.
+pub fn option_entries<'env>(
+    env: &Env,
+    value: Option<&Unknown<'env>>,
+    what: &str,
+) -> Result<Vec<(String, Unknown<'env>)>> {
+    match value {
+        Some(value) if !is_absent(value)? => entries(&object(env, value, what)?),
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// `value` in the string form core's `Config::set` accepts: a string as is, an
 /// integer in decimal, an array of strings joined by commas. Anything else is a
 /// `TypeError` naming `what`.

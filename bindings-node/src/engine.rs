@@ -49,14 +49,7 @@ impl Fields {
     /// value of the wrong type is a `TypeError` naming it.
     fn read(env: &Env, options: Option<&Unknown>) -> Result<Fields> {
         let mut fields = Fields::default();
-        let Some(options) = options else {
-            return Ok(fields);
-        };
-        if args::is_absent(options)? {
-            return Ok(fields);
-        }
-        let object = args::object(env, options, "publish options")?;
-        for (name, value) in args::entries(&object)? {
+        for (name, value) in args::option_entries(env, options, "publish options")? {
             let absent = args::is_absent(&value)?;
             match name.as_str() {
                 "event" | "id" | "retry" if absent => {}

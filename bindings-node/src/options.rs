@@ -73,14 +73,7 @@ fn camel_case(key: &str) -> String {
 /// (`undefined` or `null`: every default).
 pub fn config_from(env: &Env, options: Option<&Unknown>) -> Result<Config> {
     let mut config = Config::default();
-    let Some(options) = options else {
-        return Ok(config);
-    };
-    if args::is_absent(options)? {
-        return Ok(config);
-    }
-    let object = args::object(env, options, "options")?;
-    for (name, value) in args::entries(&object)? {
+    for (name, value) in args::option_entries(env, options, "options")? {
         let Some(key) = KEYS.iter().find(|k| camel_case(k.name) == name) else {
             let known: Vec<String> = KEYS.iter().map(|k| camel_case(k.name)).collect();
             return Err(engine_error_of(
