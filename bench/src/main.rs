@@ -3,13 +3,15 @@
 //! Subcommands: `ladder` (fan-out at rising publish rates, or fixed rates),
 //! `capacity` (many idle connections: accept time and RSS per connection),
 //! `publish-cost` (drives a publish-cost program in C, Python, Node or Rust
-//! with subscribers attached) and `publish-cost-child` (the Rust one).
+//! with subscribers attached), `publish-cost-child` (the Rust one) and
+//! `publish-threads` (publish cost from several threads at once, in process).
 //! Every run prints one `RESULT` line per figure for the bench script.
 
 mod client;
 mod histogram;
 mod procstat;
 mod publish_cost;
+mod publish_threads;
 mod publisher;
 mod sse;
 
@@ -40,6 +42,8 @@ enum Command {
     PublishCost(publish_cost::Args),
     /// The Rust publish-cost program (Engine::publish in this process).
     PublishCostChild(publish_cost::ChildArgs),
+    /// Publish cost with several publishing threads, in this process.
+    PublishThreads(publish_threads::Args),
 }
 
 /// What to connect to and how to watch it.
@@ -182,20 +186,27 @@ impl Server {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let limit = procstat::raise_nofile();
+    let mut cli_command = None;
     // The publish-cost program calls publish from a plain thread, as C, Python
     // and Node hosts do: no runtime of this tool around it.
-    let command = match cli.command {
-        Command::PublishCostChild(args) => {
-            return match publish_cost::child(args) {
-                Ok(()) => std::process::ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("ssecast-bench: {e}");
-                    std::process::ExitCode::FAILURE
-                }
-            }
+    let in_plain_thread = match cli.command {
+        Command::PublishCostChild(args) => Some(publish_cost::child(args)),
+        Command::PublishThreads(args) => Some(publish_threads::run(args)),
+        command => {
+            cli_command = Some(command);
+            None
         }
-        command => command,
     };
+    if let Some(outcome) = in_plain_thread {
+        return match outcome {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ssecast-bench: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    let command = cli_command.expect("set when not run in a plain thread");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -206,7 +217,9 @@ fn main() -> std::process::ExitCode {
             Command::Ladder(args) => ladder(args).await,
             Command::Capacity(args) => capacity(args, limit).await,
             Command::PublishCost(args) => publish_cost::orchestrate(args).await,
-            Command::PublishCostChild(_) => unreachable!("handled above"),
+            Command::PublishCostChild(_) | Command::PublishThreads(_) => {
+                unreachable!("handled above")
+            }
         }
     });
     match outcome {
