@@ -81,7 +81,7 @@
  * buffer of `SSECAST_ENGINE_ID_MAX_LEN + 1` bytes is enough for
  * `ssecast_publish_event()` when the event carries no id of its own.
  */
-#define SSECAST_ENGINE_ID_MAX_LEN 64
+#define SSECAST_ENGINE_ID_MAX_LEN 34
 
 /**
  * The outcome of every fallible ssecast function.

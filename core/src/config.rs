@@ -1,5 +1,7 @@
 //! Engine configuration: one set of keys shared by Rust, C, Python, Node and the CLI.
 
+use std::net::IpAddr;
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -242,7 +244,7 @@ impl Config {
     /// Checks the relations between keys that [`Config::set`] cannot check alone.
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::new(ErrorKind::InvalidConfig, msg));
-        if self.bind.parse::<std::net::IpAddr>().is_err() {
+        if self.bind.parse::<IpAddr>().is_err() {
             return bad(format!("bind: {:?} is not an IP address", self.bind));
         }
         let paths = [
@@ -284,6 +286,16 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// The address to bind, from a configuration that passed [`Config::validate`]
+    /// (loopback if `bind` does not parse).
+    pub(crate) fn bind_ip(&self) -> IpAddr {
+        self.bind
+            .parse()
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Every frame is encoded once into an immutable [`Bytes`] that all subscribers share.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::event::Event;
 
@@ -14,24 +14,59 @@ pub const KEEPALIVE: Bytes = Bytes::from_static(b":\n\n");
 /// Every line break of `data` (LF, CR or CRLF) starts a new `data:` line, so a
 /// payload can neither end the event early nor inject a field.
 pub fn encode_event(event: &Event<'_>, id: &str) -> Bytes {
-    let data = event.data.as_bytes();
-    let mut out = BytesMut::with_capacity(
-        data.len() + id.len() + event.event.map_or(0, str::len) + 48 + data.len() / 8,
-    );
+    let mut out = BytesMut::with_capacity(id.len() + 5 + body_capacity(event));
     out.put_slice(b"id: ");
     out.put_slice(id.as_bytes());
     out.put_u8(b'\n');
+    put_body(&mut out, event);
+    out.freeze()
+}
+
+/// An event encoded except for its `id:` line, with room in front for one, so
+/// that the line can be written once the event's sequence number is known.
+pub(crate) struct Unnumbered {
+    buf: BytesMut,
+    room: usize,
+}
+
+/// Encodes a validated event without its `id:` line, leaving `room` bytes in
+/// front for the line.
+pub(crate) fn encode_unnumbered(event: &Event<'_>, room: usize) -> Unnumbered {
+    let mut buf = BytesMut::with_capacity(room + body_capacity(event));
+    buf.put_bytes(0, room);
+    put_body(&mut buf, event);
+    Unnumbered { buf, room }
+}
+
+impl Unnumbered {
+    /// The frame, with the id line that `write` puts in the room in front.
+    /// `write(room, end)` writes the line so that it ends at `end` and returns
+    /// where it starts.
+    pub(crate) fn number(mut self, write: impl FnOnce(&mut [u8], usize) -> usize) -> Bytes {
+        let start = write(&mut self.buf[..self.room], self.room);
+        self.buf.advance(start);
+        self.buf.freeze()
+    }
+}
+
+/// Room for an event's fields after the id line.
+fn body_capacity(event: &Event<'_>) -> usize {
+    let data = event.data.len();
+    data + event.event.map_or(0, str::len) + 40 + data / 8
+}
+
+/// Writes the `event:`, `retry:` and `data:` lines and the closing blank line.
+fn put_body(out: &mut BytesMut, event: &Event<'_>) {
     if let Some(name) = event.event {
         out.put_slice(b"event: ");
         out.put_slice(name.as_bytes());
         out.put_u8(b'\n');
     }
     if let Some(retry) = event.retry {
-        put_retry(&mut out, retry);
+        put_retry(out, retry);
     }
-    put_data_lines(&mut out, data);
+    put_data_lines(out, event.data.as_bytes());
     out.put_u8(b'\n');
-    out.freeze()
 }
 
 /// Encodes a `retry:` field alone, closed by a blank line: clients apply it and
@@ -87,7 +122,7 @@ fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(data);
     std::iter::from_fn(move || {
         let current = rest?;
-        match current.iter().position(|&b| b == b'\n' || b == b'\r') {
+        match memchr::memchr2(b'\n', b'\r', current) {
             Some(at) => {
                 let skip = if current[at] == b'\r' && current.get(at + 1) == Some(&b'\n') {
                     2
@@ -136,6 +171,21 @@ mod tests {
             "id: 7\ndata: \ndata: \ndata: data: evil\ndata: id: 9\ndata: \ndata: event: x\n\n"
         );
         assert_eq!(wire(Event::new("héllo 🎉")), "id: 7\ndata: héllo 🎉\n\n");
+    }
+
+    #[test]
+    fn unnumbered_frames_match_numbered_ones() {
+        for event in [
+            Event::new("hello"),
+            Event::new("a\r\nb").event("tick").retry(5),
+            Event::new(""),
+        ] {
+            let frame = encode_unnumbered(&event, 16).number(|room, end| {
+                room[end - 6..end].copy_from_slice(b"id: 7\n");
+                end - 6
+            });
+            assert_eq!(frame, encode_event(&event, "7"));
+        }
     }
 
     #[test]

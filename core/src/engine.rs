@@ -11,9 +11,9 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::Event;
-use crate::hub::{Hub, Stats};
-use crate::server::{serve, Shared};
-use crate::stream::KEEPALIVE_TICKS;
+use crate::http::{serve, Shared};
+use crate::hub::Hub;
+use crate::report::Stats;
 
 /// A running ssecast engine: an HTTP server on its own threads that streams
 /// published events to subscribers.
@@ -38,12 +38,7 @@ impl Engine {
     /// on a runtime of its own. Returns once the socket accepts connections.
     pub fn start(config: Config) -> Result<Engine> {
         config.validate()?;
-        let ip: IpAddr = config.bind.parse().map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidConfig,
-                format!("bind: {:?} is not an IP address", config.bind),
-            )
-        })?;
+        let ip: IpAddr = config.bind_ip();
         let threads = match config.worker_threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -70,7 +65,7 @@ impl Engine {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (done_tx, server_done) = mpsc::channel();
         let grace = Duration::from_millis(config.shutdown_timeout_ms);
-        let keepalive = Duration::from_millis(config.keepalive_ms) / KEEPALIVE_TICKS as u32;
+        let keepalive = Duration::from_millis(config.keepalive_ms);
         let history_ttl = config.history_ttl_ms;
         let shared = Arc::new(Shared {
             hub: hub.clone(),
@@ -80,9 +75,9 @@ impl Engine {
             serve(listener, shared, shutdown_rx).await;
             let _ = done_tx.send(());
         });
-        runtime.spawn(hub.clone().wake_subscribers());
+        runtime.spawn(hub.clone().run_waker());
         if !keepalive.is_zero() {
-            runtime.spawn(tick(hub.clone(), keepalive));
+            runtime.spawn(hub.clone().run_clock(keepalive));
         }
         runtime.spawn(sweep(hub.clone(), history_ttl));
         tracing::info!("ssecast listening on {addr}");
@@ -183,17 +178,6 @@ fn bind(addr: SocketAddr, send_buffer: u32) -> Result<tokio::net::TcpListener> {
     }
     socket.bind(addr).map_err(fail)?;
     socket.listen(4096).map_err(fail)
-}
-
-/// Drives the keep-alive clock: [`KEEPALIVE_TICKS`] ticks per interval.
-pub(crate) async fn tick(hub: Arc<Hub>, every: Duration) {
-    let mut interval = tokio::time::interval(every);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    interval.tick().await;
-    while !hub.is_stopped() {
-        interval.tick().await;
-        hub.tick();
-    }
 }
 
 /// Expires old history and forgets unused topics now and then.

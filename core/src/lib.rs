@@ -19,32 +19,28 @@
 //! ```
 //!
 //! The wire format, ids, history and slow-consumer rules are described in the
-//! README; the configuration keys in [`KEYS`].
+//! README; the configuration keys in [`KEYS`]; the parts of the crate and the
+//! path of a publish and of a stream in `ARCHITECTURE.md`.
 
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
 
-mod batch;
 mod config;
-mod cors;
 mod encode;
 mod engine;
 mod error;
 mod event;
-mod fast_path;
+mod http;
 mod hub;
-mod log;
-mod prefixed;
-mod publish_form;
-mod server;
+pub mod report;
 mod stream;
-mod wake;
 
 pub use config::{Config, KeyInfo, KEYS};
 pub use encode::encode_event;
 pub use engine::Engine;
 pub use error::{Error, ErrorKind, Result};
 pub use event::{validate_topic, Event, DEFAULT_TOPIC, MAX_FIELD_BYTES, MAX_TOPIC_BYTES};
-pub use hub::{ResetReason, Stats, RESET_EVENT};
+pub use hub::MAX_ENGINE_ID_BYTES;
+pub use report::{ResetReason, Stats, RESET_EVENT};

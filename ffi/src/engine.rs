@@ -21,7 +21,8 @@ const _: () = assert!(SSECAST_ID_BUFFER_SIZE == MAX_FIELD_BYTES + 1);
 /// The longest id the engine assigns by itself, in bytes (without the NUL). A
 /// buffer of `SSECAST_ENGINE_ID_MAX_LEN + 1` bytes is enough for
 /// `ssecast_publish_event()` when the event carries no id of its own.
-pub const SSECAST_ENGINE_ID_MAX_LEN: usize = 64;
+pub const SSECAST_ENGINE_ID_MAX_LEN: usize = 34;
+const _: () = assert!(SSECAST_ENGINE_ID_MAX_LEN == ssecast::MAX_ENGINE_ID_BYTES);
 
 /// A running engine (opaque): an HTTP server on threads of its own that streams
 /// published events to the clients of `GET /events`.

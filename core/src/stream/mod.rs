@@ -1,24 +1,26 @@
-//! One event stream: the response body of `GET /events`.
+//! One event stream: the body of a `GET /events` response.
 //!
 //! The stream holds a cursor per topic. When polled it takes every frame between
-//! its cursors and the published head, in publish order, as one [`Batch`]; when
-//! there is nothing it parks on its topics and on the engine clock (keep-alive
-//! ticks and stop).
+//! its cursors and the published watermark, in publish order, as one [`Batch`];
+//! when there is nothing it parks on its topics and on the keep-alive clock
+//! (which also wakes it on stop).
+
+mod batch;
 
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame};
 
-use crate::batch::Batch;
-use crate::encode::KEEPALIVE;
-use crate::hub::{Hub, Subscriber};
-use crate::log::{Budget, Lagged};
-use crate::wake::Registration;
+pub(crate) use batch::Batch;
+
+use crate::encode::{encode_comment, encode_retry, encode_signal, KEEPALIVE};
+use crate::hub::log::{Budget, Lagged};
+use crate::hub::{Hub, Registration, StreamSlot, Subscription, TopicHold};
+use crate::report::RESET_EVENT;
 
 /// What polling a stream answers.
 type Polled = Poll<Option<Result<Frame<Batch>, Infallible>>>;
@@ -29,13 +31,17 @@ const BATCH_BUDGET: Budget = Budget {
     bytes: 256 * 1024,
 };
 
-/// Clock ticks per keep-alive interval. A comment goes out on the first tick at
-/// which the stream has been idle for a whole interval, so idle gaps last from
-/// one interval to one and a quarter.
-pub(crate) const KEEPALIVE_TICKS: u64 = 4;
+/// How a stream opens and keeps itself alive.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamSettings {
+    /// The `retry:` sent first; 0 sends a `: ok` comment instead.
+    pub(crate) retry_ms: u32,
+    /// Send keep-alive comments when idle.
+    pub(crate) keepalive: bool,
+}
 
 struct Cursor {
-    sub: Subscriber,
+    hold: TopicHold,
     /// The sequence number of the last event taken from this topic (or the
     /// position the stream started from).
     after: u64,
@@ -45,61 +51,79 @@ struct Cursor {
 /// The body of an event stream response.
 pub(crate) struct EventStream {
     hub: Arc<Hub>,
+    /// Counts the stream as open until it is dropped.
+    _slot: StreamSlot,
     cursors: Vec<Cursor>,
     clock: Registration,
     /// Frames that go out before any event (reset signal, retry field).
-    head: Option<Batch>,
+    opening: Option<Batch>,
     keepalive: bool,
-    last_write_tick: u64,
+    /// The clock's tick count at the last write.
+    last_write: u64,
     scratch: Vec<(u64, Bytes)>,
     done: bool,
 }
 
 impl EventStream {
-    /// A stream over `subscribers`, each starting after `after`, that first sends `head`.
-    /// The caller has counted the stream in `hub.streams`; the stream uncounts itself.
-    pub(crate) fn new(
+    /// Subscribes to `topics` from `last_event_id` and opens a stream that first
+    /// sends the reset signal (when the id cannot be resumed exactly) and the
+    /// opening frame, then every event after its position.
+    pub(crate) fn open(
         hub: Arc<Hub>,
-        subscribers: Vec<Subscriber>,
-        after: u64,
-        head: Vec<Bytes>,
-        keepalive: bool,
+        slot: StreamSlot,
+        topics: &[String],
+        last_event_id: Option<&str>,
+        settings: StreamSettings,
     ) -> Self {
-        let mut first = Batch::with_capacity(head.len());
-        head.into_iter().for_each(|frame| first.push(frame));
+        let Subscription {
+            holds,
+            after,
+            reset,
+        } = hub.subscribe(topics, last_event_id);
+        let mut opening = Batch::with_capacity(2);
+        if let Some(reason) = reset {
+            let data = serde_json::json!({
+                "reason": reason.as_str(),
+                "lastEventId": last_event_id,
+            });
+            opening.push(encode_signal(RESET_EVENT, &data.to_string()));
+        }
+        opening.push(if settings.retry_ms > 0 {
+            encode_retry(settings.retry_ms)
+        } else {
+            encode_comment("ok")
+        });
         EventStream {
-            last_write_tick: hub.ticks(),
+            last_write: hub.clock().now(),
             hub,
-            cursors: subscribers
+            _slot: slot,
+            cursors: holds
                 .into_iter()
-                .map(|sub| Cursor {
-                    sub,
+                .map(|hold| Cursor {
+                    hold,
                     after,
                     reg: Registration::NONE,
                 })
                 .collect(),
             clock: Registration::NONE,
-            head: Some(first),
-            keepalive,
+            opening: Some(opening),
+            keepalive: settings.keepalive,
             scratch: Vec::new(),
             done: false,
         }
     }
 
-    /// Moves every frame between the cursors and the published head into `batch`,
-    /// in publish order, within [`BATCH_BUDGET`].
+    /// Moves every frame between the cursors and the published watermark into
+    /// `batch`, in publish order, within [`BATCH_BUDGET`].
     fn collect(&mut self, batch: &mut Batch) -> Result<(), Lagged> {
         let upto = self.hub.published();
         if let [cursor] = self.cursors.as_mut_slice() {
-            if cursor.sub.topic.head.load(Ordering::Acquire) <= cursor.after {
+            if !cursor.hold.has_news(cursor.after) {
                 return Ok(());
             }
-            cursor.sub.topic.lock_log().read(
-                cursor.after,
-                upto,
-                BATCH_BUDGET,
-                &mut self.scratch,
-            )?;
+            cursor
+                .hold
+                .read(cursor.after, upto, BATCH_BUDGET, &mut self.scratch)?;
             if let Some(&(last, _)) = self.scratch.last() {
                 cursor.after = last;
             }
@@ -116,16 +140,13 @@ impl EventStream {
     fn collect_merged(&mut self, upto: u64, batch: &mut Batch) -> Result<(), Lagged> {
         let mut cutoff = upto;
         for cursor in &self.cursors {
-            if cursor.sub.topic.head.load(Ordering::Acquire) <= cursor.after {
+            if !cursor.hold.has_news(cursor.after) {
                 continue;
             }
             let start = self.scratch.len();
-            let more = cursor.sub.topic.lock_log().read(
-                cursor.after,
-                upto,
-                BATCH_BUDGET,
-                &mut self.scratch,
-            )?;
+            let more = cursor
+                .hold
+                .read(cursor.after, upto, BATCH_BUDGET, &mut self.scratch)?;
             if more {
                 if let Some(&(last, _)) = self.scratch[start..].last() {
                     cutoff = cutoff.min(last);
@@ -163,13 +184,11 @@ impl EventStream {
     }
 
     fn keepalive_due(&self) -> bool {
-        // The last write happened somewhere after tick `last_write_tick`, so only
-        // one tick more than an interval's worth proves a whole idle interval.
-        self.keepalive && self.hub.ticks().wrapping_sub(self.last_write_tick) > KEEPALIVE_TICKS
+        self.keepalive && self.hub.clock().idle_since(self.last_write)
     }
 
     fn emit(&mut self, batch: Batch) -> Polled {
-        self.last_write_tick = self.hub.ticks();
+        self.last_write = self.hub.clock().now();
         Poll::Ready(Some(Ok(Frame::data(batch))))
     }
 
@@ -182,7 +201,7 @@ impl EventStream {
     /// there is nothing to send yet.
     fn take_pending(&mut self, batch: &mut Batch) -> Option<Polled> {
         if self.collect(batch).is_err() {
-            self.hub.slow_consumers.fetch_add(1, Ordering::Relaxed);
+            self.hub.count_slow_consumer();
             tracing::debug!("closing a stream that fell behind the history");
             return Some(self.end());
         }
@@ -205,19 +224,15 @@ impl Body for EventStream {
         if this.done {
             return Poll::Ready(None);
         }
-        let mut batch = this.head.take().unwrap_or_default();
+        let mut batch = this.opening.take().unwrap_or_default();
         if let Some(ready) = this.take_pending(&mut batch) {
             return ready;
         }
         for cursor in &mut this.cursors {
-            cursor
-                .sub
-                .topic
-                .waiters
-                .register(&mut cursor.reg, cx.waker());
+            cursor.hold.park(&mut cursor.reg, cx.waker());
         }
-        this.hub.clock.register(&mut this.clock, cx.waker());
-        // A publish between the first look and registering would have found no
+        this.hub.clock().park(&mut this.clock, cx.waker());
+        // A publish between the first look and parking would have found no
         // waiter to wake: look once more now that the wakers are listed.
         if let Some(ready) = this.take_pending(&mut batch) {
             return ready;
@@ -237,10 +252,9 @@ impl Body for EventStream {
 impl Drop for EventStream {
     fn drop(&mut self) {
         for cursor in &mut self.cursors {
-            cursor.sub.topic.waiters.deregister(&mut cursor.reg);
+            cursor.hold.unpark(&mut cursor.reg);
         }
-        self.hub.clock.deregister(&mut self.clock);
-        self.hub.stream_closed();
+        self.hub.clock().unpark(&mut self.clock);
     }
 }
 
@@ -248,8 +262,6 @@ impl Drop for EventStream {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::encode::encode_comment;
-    use crate::engine::tick;
     use crate::event::Event;
     use bytes::Buf;
     use http_body_util::BodyExt;
@@ -258,10 +270,22 @@ mod tests {
 
     const INTERVAL: Duration = Duration::from_secs(15);
 
-    fn stream(hub: &Arc<Hub>, topic: &str) -> EventStream {
-        let (subs, after, _) = hub.subscribe(&[topic.to_string()], None);
-        hub.streams.fetch_add(1, Ordering::AcqRel);
-        EventStream::new(hub.clone(), subs, after, vec![encode_comment("ok")], true)
+    /// A hub whose waker task and keep-alive clock run on the test's runtime.
+    fn hub(config: Config) -> Arc<Hub> {
+        let hub = Arc::new(Hub::new(&config));
+        tokio::spawn(hub.clone().run_waker());
+        tokio::spawn(hub.clone().run_clock(INTERVAL));
+        hub
+    }
+
+    fn stream(hub: &Arc<Hub>, topics: &[&str], keepalive: bool) -> EventStream {
+        let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+        let slot = hub.take_stream_slot().expect("a free slot");
+        let settings = StreamSettings {
+            retry_ms: 0,
+            keepalive,
+        };
+        EventStream::open(hub.clone(), slot, &topics, None, settings)
     }
 
     async fn next(stream: &mut EventStream) -> Bytes {
@@ -271,10 +295,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn keepalive_only_when_idle_for_an_interval() {
-        let hub = Arc::new(Hub::new(&Config::default()));
-        tokio::spawn(hub.clone().wake_subscribers());
-        tokio::spawn(tick(hub.clone(), INTERVAL / KEEPALIVE_TICKS as u32));
-        let mut stream = stream(&hub, "k");
+        let hub = hub(Config::default());
+        let mut stream = stream(&hub, &["k"], true);
         let start = Instant::now();
         assert_eq!(&next(&mut stream).await[..], b": ok\n\n");
         assert_eq!(next(&mut stream).await, KEEPALIVE);
@@ -307,12 +329,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn no_keepalive_when_disabled_and_stop_ends_the_stream() {
-        let hub = Arc::new(Hub::new(&Config::default()));
-        tokio::spawn(hub.clone().wake_subscribers());
-        tokio::spawn(tick(hub.clone(), INTERVAL / KEEPALIVE_TICKS as u32));
-        let (subs, after, _) = hub.subscribe(&["q".to_string()], None);
-        hub.streams.fetch_add(1, Ordering::AcqRel);
-        let mut stream = EventStream::new(hub.clone(), subs, after, vec![], false);
+        let hub = hub(Config::default());
+        let mut stream = stream(&hub, &["q"], false);
+        assert_eq!(&next(&mut stream).await[..], b": ok\n\n");
         let stopper = hub.clone();
         tokio::spawn(async move {
             tokio::time::sleep(INTERVAL * 3).await;
@@ -327,14 +346,11 @@ mod tests {
 
     #[tokio::test]
     async fn several_topics_keep_publish_order_across_full_batches() {
-        let hub = Arc::new(Hub::new(&Config {
+        let hub = hub(Config {
             history_size: 10_000,
             ..Config::default()
-        }));
-        tokio::spawn(hub.clone().wake_subscribers());
-        let (subs, after, _) = hub.subscribe(&["a".to_string(), "b".to_string()], None);
-        hub.streams.fetch_add(1, Ordering::AcqRel);
-        let mut stream = EventStream::new(hub.clone(), subs, after, vec![], false);
+        });
+        let mut stream = stream(&hub, &["a", "b"], false);
         // More than one batch of `a`, then one `b` published after all of them.
         let total = BATCH_BUDGET.frames + 500;
         for i in 0..total {

@@ -4,8 +4,9 @@
 //! served here without hyper: the stream is close-delimited (no chunked
 //! framing), each batch of frames goes out in one vectored write straight from
 //! the shared frame buffers, and the connection keeps no parser buffers while
-//! it streams. Everything else (other routes, HTTP/2, errors, malformed or
-//! oversized heads) is handed to hyper with the bytes already read.
+//! it streams. A refused stream request gets its error answer from here too.
+//! Everything else (other routes, HTTP/2, malformed or oversized heads, heads
+//! with a body) goes to hyper with the bytes already read.
 
 use std::io::{self, IoSlice};
 use std::time::Duration;
@@ -16,8 +17,10 @@ use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::server::{open_stream, ResponseBody, Shared};
-use crate::stream::EventStream;
+use super::response::put_headers;
+use super::shared::Shared;
+use super::stream_request::{self, OpenStream};
+use crate::stream::Batch;
 
 /// The largest request head the fast path reads; longer ones go to hyper, which
 /// answers `431`.
@@ -29,18 +32,27 @@ pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most headers the fast path parses; more go to hyper.
 const MAX_HEADERS: usize = 64;
 
+/// Most frames handed to one vectored write.
+const MAX_SLICES: usize = 64;
+
 /// What the first bytes of a connection turned out to be.
 pub(crate) enum Opening {
-    /// An event stream request, answered with a stream.
-    Stream(Box<EventStream>, HeaderMap),
+    /// A stream request, for [`serve`].
+    Stream(StreamRequestHead),
     /// Anything else: hyper takes the connection with these bytes in front.
     Other(BytesMut),
     /// The client went away or sent nothing in time.
     Gone,
 }
 
+/// The parts of a stream request's head the stream needs.
+pub(crate) struct StreamRequestHead {
+    uri: Uri,
+    headers: HeaderMap,
+}
+
 /// Reads the start of a connection and decides who serves it.
-pub(crate) async fn open(shared: &Shared, socket: &mut TcpStream) -> Opening {
+pub(crate) async fn read_opening(shared: &Shared, socket: &mut TcpStream) -> Opening {
     let mut buf = BytesMut::with_capacity(1024);
     let read = tokio::time::timeout(HEAD_TIMEOUT, async {
         loop {
@@ -48,7 +60,7 @@ pub(crate) async fn open(shared: &Shared, socket: &mut TcpStream) -> Opening {
                 Ok(0) | Err(_) => return false,
                 Ok(_) => {}
             }
-            if !looks_like_stream_request(&buf) || head_complete(&buf) || buf.len() >= MAX_HEAD {
+            if !looks_like_get(&buf) || head_complete(&buf) || buf.len() >= MAX_HEAD {
                 return true;
             }
             buf.reserve(1024);
@@ -58,20 +70,14 @@ pub(crate) async fn open(shared: &Shared, socket: &mut TcpStream) -> Opening {
     if !matches!(read, Ok(true)) {
         return Opening::Gone;
     }
-    match parse(shared, &buf) {
-        Some((uri, headers)) => match open_stream(shared, &uri, &headers).into_parts() {
-            (parts, ResponseBody::Stream(stream)) => {
-                Opening::Stream(Box::new(stream), parts.headers)
-            }
-            // An error answer: hyper parses the request again and gives the same one.
-            _ => Opening::Other(buf),
-        },
+    match parse_stream_request(&shared.config.events_path, &buf) {
+        Some(head) => Opening::Stream(head),
         None => Opening::Other(buf),
     }
 }
 
 /// True while the bytes so far could be `GET ` of an HTTP/1 request.
-fn looks_like_stream_request(buf: &[u8]) -> bool {
+fn looks_like_get(buf: &[u8]) -> bool {
     let n = buf.len().min(4);
     buf[..n] == b"GET "[..n]
 }
@@ -80,9 +86,9 @@ fn head_complete(buf: &[u8]) -> bool {
     buf.windows(4).any(|w| w == b"\r\n\r\n")
 }
 
-/// Parses a complete `GET` head for the events path; `None` sends the connection
-/// to hyper.
-fn parse(shared: &Shared, buf: &[u8]) -> Option<(Uri, HeaderMap)> {
+/// Parses a complete `GET` head for the events path; `None` leaves the
+/// connection to hyper.
+fn parse_stream_request(events_path: &str, buf: &[u8]) -> Option<StreamRequestHead> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut slots);
     if !matches!(request.parse(buf), Ok(httparse::Status::Complete(n)) if n == buf.len()) {
@@ -90,7 +96,7 @@ fn parse(shared: &Shared, buf: &[u8]) -> Option<(Uri, HeaderMap)> {
     }
     let target = request.path?;
     let path = target.split('?').next()?;
-    if request.method != Some("GET") || path != shared.config.events_path {
+    if request.method != Some("GET") || path != events_path {
         return None;
     }
     let uri: Uri = target.parse().ok()?;
@@ -103,20 +109,34 @@ fn parse(shared: &Shared, buf: &[u8]) -> Option<(Uri, HeaderMap)> {
         }
         headers.append(name, HeaderValue::from_bytes(header.value).ok()?);
     }
-    Some((uri, headers))
+    Some(StreamRequestHead { uri, headers })
+}
+
+/// Answers a stream request: the stream until it ends or the client goes
+/// away, or the error answer, after which the connection closes.
+pub(crate) async fn serve(shared: &Shared, mut socket: TcpStream, head: StreamRequestHead) {
+    let opened = stream_request::open(shared, &head.uri, &head.headers);
+    drop(head);
+    match opened {
+        Ok(open) => stream(socket, open).await,
+        Err(answer) => {
+            if socket.write_all(&answer.to_http1()).await.is_ok() {
+                let _ = socket.shutdown().await;
+            }
+        }
+    }
 }
 
 /// Writes the response head, then the stream's batches until the stream ends or
 /// the client goes away.
-pub(crate) async fn serve(mut socket: TcpStream, mut stream: Box<EventStream>, headers: HeaderMap) {
+async fn stream(mut socket: TcpStream, open: OpenStream) {
+    let OpenStream {
+        headers,
+        mut stream,
+    } = open;
     let mut out = BytesMut::with_capacity(256);
     out.put_slice(b"HTTP/1.1 200 OK\r\n");
-    for (name, value) in &headers {
-        out.put_slice(name.as_str().as_bytes());
-        out.put_slice(b": ");
-        out.put_slice(value.as_bytes());
-        out.put_slice(b"\r\n");
-    }
+    put_headers(&mut out, &headers);
     out.put_slice(b"connection: close\r\n\r\n");
     drop(headers);
     if socket.write_all(&out).await.is_err() {
@@ -147,10 +167,10 @@ pub(crate) async fn serve(mut socket: TcpStream, mut stream: Box<EventStream>, h
 /// Writes a whole batch with as few vectored writes as the socket allows.
 async fn write_batch(
     writer: &mut tokio::net::tcp::WriteHalf<'_>,
-    batch: &mut crate::batch::Batch,
+    batch: &mut Batch,
 ) -> io::Result<()> {
     while batch.has_remaining() {
-        let mut slices = [IoSlice::new(&[]); 64];
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
         let count = batch.chunks_vectored(&mut slices);
         let written = writer.write_vectored(&slices[..count]).await?;
         if written == 0 {

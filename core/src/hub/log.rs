@@ -67,22 +67,33 @@ impl Log {
     }
 
     /// Appends an event (its `seq` larger than any before) and drops what the
-    /// bounds no longer allow.
-    pub(crate) fn append(&mut self, seq: u64, custom_id: Option<&str>, frame: Bytes, now: Instant) {
+    /// bounds no longer allow. The oldest event dropped is handed back, so the
+    /// caller can free it after releasing its locks.
+    #[must_use = "the evicted frame is meant to be dropped outside the caller's locks"]
+    pub(crate) fn append(
+        &mut self,
+        seq: u64,
+        custom_id: Option<Box<str>>,
+        frame: Bytes,
+        now: Instant,
+    ) -> Option<Bytes> {
         debug_assert!(self.entries.back().is_none_or(|last| last.seq < seq));
         self.bytes += frame.len();
         self.entries.push_back(Entry {
             seq,
-            custom_id: custom_id.map(Box::from),
+            custom_id,
             frame,
             at: now,
         });
+        let mut evicted = None;
         while self.entries.len() > self.bounds.max_events
             || (self.bytes > self.bounds.max_bytes && self.entries.len() > 1)
         {
-            self.drop_oldest();
+            // Rarely more than one: the others are freed here.
+            evicted = self.drop_oldest().or(evicted);
         }
         self.expire(now);
+        evicted
     }
 
     /// Drops the events older than the age bound.
@@ -99,11 +110,12 @@ impl Log {
         }
     }
 
-    fn drop_oldest(&mut self) {
-        if let Some(old) = self.entries.pop_front() {
-            self.bytes -= old.frame.len();
-            self.dropped_through = old.seq;
-        }
+    /// Drops the oldest event and returns its frame.
+    fn drop_oldest(&mut self) -> Option<Bytes> {
+        let old = self.entries.pop_front()?;
+        self.bytes -= old.frame.len();
+        self.dropped_through = old.seq;
+        Some(old.frame)
     }
 
     /// True when no event is kept.
@@ -194,7 +206,7 @@ mod tests {
         let now = Instant::now();
         let mut log = log(3, 1 << 20);
         for seq in 1..=5 {
-            log.append(seq, None, Bytes::from_static(b"x"), now);
+            let _ = log.append(seq, None, Bytes::from_static(b"x"), now);
         }
         assert_eq!(log.len(), 3);
         assert_eq!(seqs(&log, 2), Ok(vec![3, 4, 5]));
@@ -208,7 +220,7 @@ mod tests {
         let now = Instant::now();
         let mut log = log(100, 10);
         for seq in 1..=4 {
-            log.append(seq, None, Bytes::from_static(b"abcd"), now);
+            let _ = log.append(seq, None, Bytes::from_static(b"abcd"), now);
         }
         assert_eq!(log.len(), 2);
         log.expire(now + Duration::from_secs(11));
@@ -220,8 +232,8 @@ mod tests {
     fn finds_engine_and_custom_ids() {
         let now = Instant::now();
         let mut log = log(10, 1 << 20);
-        log.append(3, None, Bytes::new(), now);
-        log.append(7, Some("order-9"), Bytes::new(), now);
+        let _ = log.append(3, None, Bytes::new(), now);
+        let _ = log.append(7, Some("order-9".into()), Bytes::new(), now);
         assert_eq!(log.find("x-3", Some(3)), Some(3));
         assert_eq!(log.find("x-7", Some(7)), None);
         assert_eq!(log.find("order-9", None), Some(7));
@@ -233,7 +245,7 @@ mod tests {
         let now = Instant::now();
         let mut log = log(10, 1 << 20);
         for seq in 1..=6 {
-            log.append(seq, None, Bytes::from_static(b"x"), now);
+            let _ = log.append(seq, None, Bytes::from_static(b"x"), now);
         }
         let mut out = Vec::new();
         let budget = Budget {

@@ -8,7 +8,7 @@ use bytes::{Buf, Bytes};
 /// Frames shared with the topic logs (no copy), presented as one buffer whose
 /// `chunks_vectored` lets the connection write them all with one `writev`.
 #[derive(Debug, Default)]
-pub struct Batch {
+pub(crate) struct Batch {
     frames: VecDeque<Bytes>,
     remaining: usize,
 }

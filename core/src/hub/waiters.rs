@@ -1,8 +1,9 @@
-//! A list of parked subscribers that a publisher wakes all at once.
+//! A list of parked streams that one call wakes all at once (the waker task
+//! for a topic's streams, the clock for every stream).
 //!
-//! Each subscriber keeps a [`Registration`] per list; registering again while
-//! still listed only refreshes the waker, so a list never holds a subscriber
-//! twice, and dropping a subscriber removes it.
+//! Each stream keeps a [`Registration`] per list; registering again while
+//! still listed only refreshes the waker, so a list never holds a stream
+//! twice, and deregistering removes it.
 
 use std::cell::RefCell;
 use std::sync::Mutex;
@@ -10,7 +11,7 @@ use std::task::Waker;
 
 use slab::Slab;
 
-/// Parked subscribers waiting for the next change.
+/// Parked streams waiting for the next change.
 #[derive(Default)]
 pub(crate) struct Waiters {
     list: Mutex<List>,
@@ -24,7 +25,7 @@ struct List {
     wakers: Slab<Waker>,
 }
 
-/// Where one subscriber stands in one [`Waiters`] list.
+/// Where one stream stands in one [`Waiters`] list.
 #[derive(Debug)]
 pub(crate) struct Registration {
     epoch: u64,
@@ -70,38 +71,31 @@ impl Waiters {
         *reg = Registration::NONE;
     }
 
-    /// Wakes and unlists every registered subscriber.
+    /// Wakes and unlists every registered stream.
     pub(crate) fn wake_all(&self) {
         WAKE_BUFFER.with(|buffer| {
-            let Ok(mut buffer) = buffer.try_borrow_mut() else {
-                // Re-entered from a waker (never the case with tokio): wake in place.
-                self.wake_all_unbuffered();
-                return;
-            };
-            {
-                let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
-                if list.wakers.is_empty() {
-                    return;
-                }
-                list.epoch += 1;
-                buffer.extend(list.wakers.drain());
-            }
-            for waker in buffer.drain(..) {
-                waker.wake();
+            match buffer.try_borrow_mut() {
+                Ok(mut buffer) => self.take_into(&mut buffer),
+                // Re-entered from a waker (tokio's never do): a buffer of its own.
+                Err(_) => self.take_into(&mut Vec::new()),
             }
         });
     }
 
-    fn wake_all_unbuffered(&self) {
-        let wakers: Vec<Waker> = {
+    /// Unlists every waker into `buffer`, then wakes them with the lock released.
+    fn take_into(&self, buffer: &mut Vec<Waker>) {
+        {
             let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
+            if list.wakers.is_empty() {
+                return;
+            }
             list.epoch += 1;
-            list.wakers.drain().collect()
-        };
-        wakers.into_iter().for_each(Waker::wake);
+            buffer.extend(list.wakers.drain());
+        }
+        buffer.drain(..).for_each(Waker::wake);
     }
 
-    /// How many subscribers are listed.
+    /// How many streams are listed.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.list.lock().unwrap().wakers.len()

@@ -1,7 +1,9 @@
 //! Cross-origin checks for browser pages served from another origin.
 
 use http::header::{HOST, ORIGIN};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+use super::response::Answer;
 
 /// What the engine answers to a request's `Origin`.
 #[derive(Debug, PartialEq, Eq)]
@@ -39,6 +41,15 @@ pub(crate) fn check(allowed: &[String], headers: &HeaderMap) -> Cors {
         return Cors::Any;
     }
     Cors::Refused
+}
+
+/// The answer to a request from an origin that is not allowed.
+pub(crate) fn refused() -> Answer {
+    Answer::error(
+        StatusCode::FORBIDDEN,
+        "ORIGIN_REFUSED",
+        "origin is not allowed",
+    )
 }
 
 impl Cors {

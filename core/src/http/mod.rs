@@ -1,0 +1,28 @@
+//! The engine's HTTP server, from accept to the write of each batch.
+//!
+//! - [`accept`]: the accept loop; each connection's first bytes decide whether
+//!   the HTTP/1 fast path or hyper serves it;
+//! - [`fast_path`]: HTTP/1 event streams without a general-purpose HTTP stack:
+//!   one vectored write per batch, straight from the shared frames;
+//! - [`routes`]: every other request, served by hyper (HTTP/1 and h2c);
+//! - [`stream_request`]: turns a stream request (URI and headers) into a ready
+//!   stream or an error answer; both the fast path and hyper call it;
+//! - [`publish`] and [`publish_form`]: `POST /publish`;
+//! - [`cors`]: the cross-origin decision, taken once per request;
+//! - [`response`]: answers, written by hyper or by the fast path;
+//! - [`prefixed`]: puts the bytes the fast path read back in front of hyper;
+//! - [`shared`]: what every connection shares (the hub and the configuration).
+
+mod accept;
+mod cors;
+mod fast_path;
+mod prefixed;
+mod publish;
+mod publish_form;
+mod response;
+mod routes;
+mod shared;
+mod stream_request;
+
+pub(crate) use accept::serve;
+pub(crate) use shared::Shared;

@@ -1,0 +1,84 @@
+//! The routes hyper serves: every request the HTTP/1 fast path does not take.
+
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use super::cors::{self, Cors};
+use super::publish::publish;
+use super::response::{Answer, ResponseBody};
+use super::shared::Shared;
+use super::stream_request;
+
+/// Answers one request.
+pub(crate) async fn route(shared: &Shared, req: Request<Incoming>) -> Response<ResponseBody> {
+    let config = &shared.config;
+    let path = req.uri().path();
+    if req.method() == Method::GET && path == config.events_path {
+        return match stream_request::open(shared, req.uri(), req.headers()) {
+            Ok(open) => {
+                let mut response = Response::new(ResponseBody::Stream(open.stream));
+                *response.headers_mut() = open.headers;
+                response
+            }
+            Err(answer) => answer.into_response(),
+        };
+    }
+    let allow = if path == config.events_path || path == config.health_path {
+        "GET, OPTIONS"
+    } else if path == config.publish_path {
+        "POST, OPTIONS"
+    } else if path == "/" && config.index_page.is_some() {
+        "GET"
+    } else {
+        return Answer::error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("no route for {path}"),
+        )
+        .into_response();
+    };
+    let cors = cors::check(&config.cors_origins, req.headers());
+    let mut answer = match *req.method() {
+        Method::OPTIONS => preflight(&cors),
+        Method::GET if path == config.health_path => health(shared),
+        Method::GET if path == "/" => page(shared),
+        Method::POST if path == config.publish_path => publish(shared, req).await,
+        _ => Answer::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!("{path} accepts {allow}"),
+        )
+        .with_header(header::ALLOW, HeaderValue::from_static(allow)),
+    };
+    cors.apply(answer.headers_mut());
+    answer.into_response()
+}
+
+fn preflight(cors: &Cors) -> Answer {
+    if *cors == Cors::Refused {
+        return cors::refused();
+    }
+    let mut answer = Answer::empty(StatusCode::NO_CONTENT);
+    cors.apply_preflight(answer.headers_mut());
+    answer
+}
+
+fn health(shared: &Shared) -> Answer {
+    let stats = shared.hub.stats();
+    Answer::json(
+        StatusCode::OK,
+        serde_json::json!({
+            "status": "ok",
+            "connections": stats.connections,
+            "topics": stats.topics,
+            "published": stats.published,
+        }),
+    )
+}
+
+fn page(shared: &Shared) -> Answer {
+    let html = shared.config.index_page.clone().unwrap_or_default();
+    Answer::new(StatusCode::OK, "text/html; charset=utf-8", html)
+        .with_header(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))
+}

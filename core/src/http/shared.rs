@@ -1,0 +1,25 @@
+//! What every connection of the server shares.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::stream::StreamSettings;
+
+/// The hub and the configuration, shared by every connection.
+pub(crate) struct Shared {
+    /// The engine's hub.
+    pub(crate) hub: Arc<Hub>,
+    /// The configuration the engine started with.
+    pub(crate) config: Config,
+}
+
+impl Shared {
+    /// How the streams of this server open and keep themselves alive.
+    pub(crate) fn stream_settings(&self) -> StreamSettings {
+        StreamSettings {
+            retry_ms: self.config.retry_ms,
+            keepalive: self.config.keepalive_ms > 0,
+        }
+    }
+}

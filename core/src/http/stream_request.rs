@@ -1,0 +1,184 @@
+//! A stream request (`GET <events_path>`): its topics and resume point, the
+//! checks it must pass, and the stream it opens. The HTTP/1 fast path and the
+//! hyper routes both call [`open`].
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{StatusCode, Uri};
+
+use super::cors::{self, Cors};
+use super::response::{stream_headers, Answer};
+use super::shared::Shared;
+use crate::config::Config;
+use crate::event::{validate_topic, DEFAULT_TOPIC, MAX_FIELD_BYTES};
+use crate::stream::EventStream;
+
+/// A stream ready to be served: the response headers and the body.
+pub(crate) struct OpenStream {
+    /// Headers of the `200` response (stream headers and CORS).
+    pub(crate) headers: HeaderMap,
+    /// The stream.
+    pub(crate) stream: Box<EventStream>,
+}
+
+/// Checks a stream request and opens its stream, or says why not as an answer.
+/// CORS is decided once here, for the stream and for any error.
+pub(crate) fn open(shared: &Shared, uri: &Uri, headers: &HeaderMap) -> Result<OpenStream, Answer> {
+    let cors = cors::check(&shared.config.cors_origins, headers);
+    let result = open_checked(shared, uri, headers, &cors);
+    match result {
+        Ok(mut open) => {
+            cors.apply(&mut open.headers);
+            Ok(open)
+        }
+        Err(mut answer) => {
+            cors.apply(answer.headers_mut());
+            Err(answer)
+        }
+    }
+}
+
+fn open_checked(
+    shared: &Shared,
+    uri: &Uri,
+    headers: &HeaderMap,
+    cors: &Cors,
+) -> Result<OpenStream, Answer> {
+    if *cors == Cors::Refused {
+        return Err(cors::refused());
+    }
+    let request = StreamRequest::parse(&shared.config, uri, headers)
+        .map_err(|message| Answer::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message))?;
+    let hub = &shared.hub;
+    if hub.is_stopped() {
+        return Err(Answer::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "STOPPED",
+            "the engine is stopping",
+        ));
+    }
+    let slot = hub.take_stream_slot().ok_or_else(|| {
+        Answer::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TOO_MANY_CONNECTIONS",
+            format!(
+                "the server holds its maximum of {} streams",
+                hub.max_streams()
+            ),
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
+    })?;
+    let stream = EventStream::open(
+        hub.clone(),
+        slot,
+        &request.topics,
+        request.last_event_id.as_deref(),
+        shared.stream_settings(),
+    );
+    Ok(OpenStream {
+        headers: stream_headers(),
+        stream: Box::new(stream),
+    })
+}
+
+/// The topics and resume point a stream request asks for.
+#[derive(Debug, PartialEq, Eq)]
+struct StreamRequest {
+    topics: Vec<String>,
+    last_event_id: Option<String>,
+}
+
+impl StreamRequest {
+    /// Reads `topic` (repeated) and `lastEventId` from the query and the
+    /// `Last-Event-ID` header, which wins over the query.
+    fn parse(config: &Config, uri: &Uri, headers: &HeaderMap) -> Result<Self, String> {
+        let mut topics: Vec<String> = Vec::new();
+        let mut query_id = None;
+        for (key, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+            match key.as_ref() {
+                "topic" => {
+                    validate_topic(&value).map_err(|e| e.to_string())?;
+                    if !topics.iter().any(|t| *t == value) {
+                        if topics.len() == config.max_topics_per_connection {
+                            return Err(format!(
+                                "more than {} topics requested (max_topics_per_connection)",
+                                config.max_topics_per_connection
+                            ));
+                        }
+                        topics.push(value.into_owned());
+                    }
+                }
+                "lastEventId" => query_id = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        if topics.is_empty() {
+            topics.push(DEFAULT_TOPIC.to_owned());
+        }
+        // The header wins: a browser reconnecting sends its newest id there while
+        // the URL still carries the id the page was opened with.
+        let header_id = match headers.get("last-event-id") {
+            Some(value) => Some(
+                std::str::from_utf8(value.as_bytes())
+                    .map_err(|_| "Last-Event-ID is not valid UTF-8".to_string())?
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        let last_event_id = header_id
+            .or(query_id)
+            .map(|id| id.trim_matches(' ').to_owned())
+            .filter(|id| !id.is_empty());
+        if last_event_id
+            .as_ref()
+            .is_some_and(|id| id.len() > MAX_FIELD_BYTES)
+        {
+            return Err(format!(
+                "Last-Event-ID is longer than {MAX_FIELD_BYTES} bytes"
+            ));
+        }
+        Ok(StreamRequest {
+            topics,
+            last_event_id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(uri: &str, last_event_id: Option<&str>) -> Result<StreamRequest, String> {
+        let mut headers = HeaderMap::new();
+        if let Some(id) = last_event_id {
+            headers.insert("last-event-id", id.parse().unwrap());
+        }
+        StreamRequest::parse(&Config::default(), &uri.parse().unwrap(), &headers)
+    }
+
+    #[test]
+    fn topics_and_ids() {
+        let r = parse("/events?topic=a&topic=b&topic=a&lastEventId=q", None).unwrap();
+        assert_eq!(r.topics, ["a", "b"]);
+        assert_eq!(r.last_event_id.as_deref(), Some("q"));
+        let r = parse("/events?lastEventId=q", Some(" h ")).unwrap();
+        assert_eq!(r.topics, ["default"]);
+        assert_eq!(r.last_event_id.as_deref(), Some("h"), "the header wins");
+        assert_eq!(
+            parse("/events?lastEventId=", None).unwrap().last_event_id,
+            None
+        );
+    }
+
+    #[test]
+    fn bad_requests_are_named() {
+        assert!(parse("/events?topic=", None).unwrap_err().contains("empty"));
+        let many: String = (0..33).map(|i| format!("topic={i}&")).collect();
+        assert!(parse(&format!("/events?{many}"), None)
+            .unwrap_err()
+            .contains("max_topics_per_connection"));
+        let long = "x".repeat(MAX_FIELD_BYTES + 1);
+        assert!(parse("/events", Some(&long))
+            .unwrap_err()
+            .contains("longer"));
+    }
+}

@@ -1,0 +1,376 @@
+//! The hub: topics, sequence numbers and ids, and the parts that wake streams.
+//!
+//! - [`registry`]: topic names to topics, and the holds streams keep on them;
+//! - [`topic`] and [`log`]: one topic's ring of encoded events, read with cursors;
+//! - [`ids`]: the engine's id format;
+//! - [`wake_queue`]: publishers queue topics, one task wakes their streams;
+//! - [`clock`]: the keep-alive clock;
+//! - [`slots`]: the open-stream count and its bound.
+//!
+//! A publish validates and encodes its event first, then, under one short
+//! engine-wide lock, takes the next sequence number, writes the id line into
+//! the frame and appends it to the topic's log, so that every event up to the
+//! `published` watermark is readable in its log. It then queues the topic for
+//! the waker task; it never wakes streams itself.
+
+mod clock;
+mod ids;
+pub(crate) mod log;
+mod registry;
+mod slots;
+mod topic;
+mod waiters;
+mod wake_queue;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::encode::{encode_event, encode_unnumbered};
+use crate::error::{Error, ErrorKind, Result};
+use crate::event::{validate_topic, Event};
+use crate::report::{ResetReason, Stats};
+
+pub(crate) use clock::Clock;
+pub use ids::MAX_ENGINE_ID_BYTES;
+pub(crate) use registry::TopicHold;
+pub(crate) use slots::StreamSlot;
+pub(crate) use waiters::Registration;
+
+use ids::{Incarnation, MAX_ID_LINE_BYTES};
+use log::Bounds;
+use registry::Registry;
+use slots::StreamSlots;
+use wake_queue::WakeQueue;
+
+/// The engine-wide broadcaster shared by publishers and streams.
+pub(crate) struct Hub {
+    registry: Arc<Registry>,
+    /// The newest sequence number assigned. Held while a sequence number is
+    /// taken and its event appended, so events enter their logs in order.
+    publish_lock: Mutex<u64>,
+    /// The newest sequence number whose event is in its log.
+    published: AtomicU64,
+    incarnation: Incarnation,
+    max_event_bytes: usize,
+    stopped: AtomicBool,
+    wake_queue: WakeQueue,
+    clock: Clock,
+    slots: Arc<StreamSlots>,
+    slow_consumers: AtomicU64,
+}
+
+/// Where a new subscription starts: its holds, the sequence number its cursors
+/// start after, and the reset signal it owes its client, if any.
+pub(crate) struct Subscription {
+    /// One hold per topic, in the order asked for.
+    pub(crate) holds: Vec<TopicHold>,
+    /// Every event after this sequence number is delivered.
+    pub(crate) after: u64,
+    /// Set when the requested id could not be resumed exactly.
+    pub(crate) reset: Option<ResetReason>,
+}
+
+impl Hub {
+    /// A hub with the history bounds and limits of `config`.
+    pub(crate) fn new(config: &Config) -> Self {
+        Hub {
+            registry: Arc::new(Registry::new(Bounds {
+                max_events: config.history_size,
+                max_bytes: config.history_bytes,
+                max_age: (config.history_ttl_ms > 0)
+                    .then(|| Duration::from_millis(config.history_ttl_ms)),
+            })),
+            publish_lock: Mutex::new(0),
+            published: AtomicU64::new(0),
+            incarnation: Incarnation::new(),
+            max_event_bytes: config.max_event_bytes,
+            stopped: AtomicBool::new(false),
+            wake_queue: WakeQueue::default(),
+            clock: Clock::default(),
+            slots: Arc::new(StreamSlots::new(config.max_connections)),
+            slow_consumers: AtomicU64::new(0),
+        }
+    }
+
+    /// Validates, encodes and appends an event; returns its id.
+    pub(crate) fn publish(&self, topic: &str, event: &Event<'_>) -> Result<String> {
+        if self.is_stopped() {
+            return Err(Error::new(ErrorKind::Stopped, "the engine is stopped"));
+        }
+        validate_topic(topic)?;
+        event.validate()?;
+        if event.data.len() > self.max_event_bytes {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "data is {} bytes; max_event_bytes is {}",
+                    event.data.len(),
+                    self.max_event_bytes
+                ),
+            ));
+        }
+        // Everything that does not need the sequence number happens before the
+        // engine-wide lock: encoding, the custom id's copy, the clock.
+        let frame = match event.id {
+            Some(id) => Frame::Complete(encode_event(event, id)),
+            None => Frame::Unnumbered(encode_unnumbered(event, MAX_ID_LINE_BYTES)),
+        };
+        let custom_id = event.id.map(Box::from);
+        let now = Instant::now();
+        let (seq, evicted) = self.registry.with_topic(topic, move |entry| {
+            let mut last = self.publish_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let seq = *last + 1;
+            let frame = frame.finish(|room, end| self.incarnation.write_id_line(seq, room, end));
+            let evicted = entry.append(seq, custom_id, frame, now);
+            *last = seq;
+            self.published.store(seq, Ordering::Release);
+            drop(last);
+            self.wake_queue.push(entry);
+            (seq, evicted)
+        });
+        drop(evicted);
+        Ok(match event.id {
+            Some(id) => id.to_owned(),
+            None => self.incarnation.id(seq),
+        })
+    }
+
+    /// The newest sequence number whose event is readable in its log.
+    pub(crate) fn published(&self) -> u64 {
+        self.published.load(Ordering::Acquire)
+    }
+
+    /// Holds `names` and places the cursors: after `last_event_id` when it can
+    /// be resumed exactly, else at the live end with a reset reason.
+    pub(crate) fn subscribe(&self, names: &[String], last_event_id: Option<&str>) -> Subscription {
+        let holds: Vec<TopicHold> = names.iter().map(|n| self.registry.hold(n)).collect();
+        // Everything up to `live` is already in the logs; later events arrive live.
+        let live = self.published();
+        let Some(id) = last_event_id else {
+            return Subscription {
+                holds,
+                after: live,
+                reset: None,
+            };
+        };
+        let engine_seq = self.incarnation.parse(id).filter(|&seq| seq <= live);
+        let found =
+            engine_seq.or_else(|| holds.iter().find_map(|h| h.topic().log().find(id, None)));
+        let (after, reset) = match found {
+            None => (live, Some(ResetReason::UnknownId)),
+            Some(after) if holds.iter().any(|h| h.topic().log().has_gap_after(after)) => {
+                (live, Some(ResetReason::HistoryGap))
+            }
+            Some(after) => (after, None),
+        };
+        Subscription {
+            holds,
+            after,
+            reset,
+        }
+    }
+
+    /// A slot for a new stream, or `None` when `max_connections` are open.
+    pub(crate) fn take_stream_slot(&self) -> Option<StreamSlot> {
+        self.slots.take()
+    }
+
+    /// The most streams open at once (`max_connections`).
+    pub(crate) fn max_streams(&self) -> usize {
+        self.slots.max()
+    }
+
+    /// Resolves once no stream is open.
+    pub(crate) async fn all_streams_closed(&self) {
+        self.slots.all_closed().await;
+    }
+
+    /// The keep-alive clock.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Counts a stream closed for falling behind the history.
+    pub(crate) fn count_slow_consumer(&self) {
+        self.slow_consumers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The waker task: wakes the streams of topics that got events, until stop.
+    pub(crate) async fn run_waker(self: Arc<Self>) {
+        self.wake_queue.run(|| self.is_stopped()).await;
+    }
+
+    /// The keep-alive clock task: ticks until stop.
+    pub(crate) async fn run_clock(self: Arc<Self>, keepalive: Duration) {
+        self.clock.run(keepalive, || self.is_stopped()).await;
+    }
+
+    /// Drops expired history and forgets topics with neither history nor holders.
+    pub(crate) fn sweep(&self) {
+        self.registry.sweep(Instant::now());
+    }
+
+    /// Refuses further publishes and wakes every stream so that it ends.
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+        self.wake_queue.nudge();
+        self.clock.wake_all();
+        self.registry.wake_all();
+    }
+
+    /// True once [`Hub::stop`] has been called.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    /// The engine's counters now.
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            connections: self.slots.open(),
+            topics: self.registry.len(),
+            published: self.published(),
+            slow_consumers_dropped: self.slow_consumers.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// An event's frame on its way into the log.
+enum Frame {
+    /// Encoded with the publisher's own id.
+    Complete(bytes::Bytes),
+    /// Encoded without its id line, which needs the sequence number.
+    Unnumbered(crate::encode::Unnumbered),
+}
+
+impl Frame {
+    /// The finished frame; `write_id_line` numbers an unnumbered one.
+    fn finish(self, write_id_line: impl FnOnce(&mut [u8], usize) -> usize) -> bytes::Bytes {
+        match self {
+            Frame::Complete(frame) => frame,
+            Frame::Unnumbered(frame) => frame.number(write_id_line),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(history: usize) -> Arc<Hub> {
+        Arc::new(Hub::new(&Config {
+            history_size: history,
+            ..Config::default()
+        }))
+    }
+
+    #[test]
+    fn ids_are_unique_per_incarnation_and_ordered() {
+        let a = hub(10);
+        let b = hub(10);
+        let id1 = a.publish("t", &Event::new("x")).unwrap();
+        let id2 = a.publish("t", &Event::new("y")).unwrap();
+        assert_ne!(id1, b.publish("t", &Event::new("x")).unwrap());
+        assert_eq!(a.incarnation.parse(&id1), Some(1));
+        assert_eq!(a.incarnation.parse(&id2), Some(2));
+        assert_eq!(b.incarnation.parse(&id1), None);
+        assert_eq!(a.publish("t", &Event::new("z").id("mine")).unwrap(), "mine");
+    }
+
+    #[test]
+    fn frames_carry_their_ids() {
+        let hub = hub(10);
+        let id = hub.publish("t", &Event::new("x").event("e")).unwrap();
+        hub.publish("t", &Event::new("y").id("mine")).unwrap();
+        let sub = hub.subscribe(&["t".to_string()], None);
+        let mut out = Vec::new();
+        let budget = log::Budget {
+            frames: 10,
+            bytes: 1 << 20,
+        };
+        sub.holds[0]
+            .read(0, hub.published(), budget, &mut out)
+            .unwrap();
+        let frames: Vec<&[u8]> = out.iter().map(|(_, f)| f.as_ref()).collect();
+        assert_eq!(
+            frames,
+            [
+                format!("id: {id}\nevent: e\ndata: x\n\n").as_bytes(),
+                b"id: mine\ndata: y\n\n".as_slice()
+            ]
+        );
+    }
+
+    #[test]
+    fn resume_positions() {
+        let hub = hub(3);
+        let topics = vec!["t".to_string()];
+        let at = |id: &str| {
+            let sub = hub.subscribe(&topics, Some(id));
+            (sub.after, sub.reset)
+        };
+        let first = hub.publish("t", &Event::new("1")).unwrap();
+        let second = hub.publish("t", &Event::new("2").id("custom")).unwrap();
+        assert_eq!(at(&first), (1, None));
+        assert_eq!(at(&second), (2, None));
+        assert_eq!(at("nope"), (2, Some(ResetReason::UnknownId)));
+        for i in 0..3 {
+            hub.publish("t", &Event::new(&i.to_string())).unwrap();
+        }
+        assert_eq!(at(&first), (5, Some(ResetReason::HistoryGap)));
+        let forged = hub.incarnation.id(999);
+        assert_eq!(at(&forged).1, Some(ResetReason::UnknownId));
+    }
+
+    #[test]
+    fn topics_are_forgotten_when_unused() {
+        let hub = hub(3);
+        let sub = hub.subscribe(&["a".into(), "b".into()], None);
+        assert_eq!(hub.stats().topics, 2);
+        hub.publish("a", &Event::new("kept")).unwrap();
+        drop(sub);
+        assert_eq!(hub.stats().topics, 1, "a keeps its history, b is gone");
+    }
+
+    #[test]
+    fn sweep_forgets_expired_topics_only() {
+        let hub = Arc::new(Hub::new(&Config {
+            history_ttl_ms: 1,
+            ..Config::default()
+        }));
+        hub.publish("old", &Event::new("x")).unwrap();
+        let held = hub.subscribe(&["held".into()], None);
+        std::thread::sleep(Duration::from_millis(5));
+        hub.sweep();
+        assert_eq!(hub.stats().topics, 1, "only the held topic remains");
+        drop(held);
+        assert_eq!(hub.stats().topics, 0);
+    }
+
+    #[test]
+    fn publish_checks_arguments() {
+        let hub = hub(3);
+        let big = "x".repeat(Config::default().max_event_bytes + 1);
+        assert_eq!(
+            hub.publish("t", &Event::new(&big)).unwrap_err().kind(),
+            ErrorKind::TooLarge
+        );
+        assert_eq!(
+            hub.publish("", &Event::new("x")).unwrap_err().kind(),
+            ErrorKind::InvalidTopic
+        );
+        assert_eq!(
+            hub.publish("t", &Event::new("x").id("a\nb"))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidId
+        );
+        hub.stop();
+        assert_eq!(
+            hub.publish("t", &Event::new("x")).unwrap_err().kind(),
+            ErrorKind::Stopped
+        );
+        assert_eq!(hub.stats().published, 0, "nothing rejected was published");
+    }
+}
