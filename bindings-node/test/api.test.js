@@ -60,7 +60,7 @@ test('camelCase options reach the core configuration', async () => {
   assert.strictEqual(stream.status, 200);
   assert.strictEqual(stream.headers['content-type'], 'text/event-stream');
   assert.strictEqual(stream.headers['access-control-allow-origin'], 'https://b.example');
-  assert.strictEqual(stream.text, 'retry: 1234\n\n');
+  assert.strictEqual(stream.text, 'retry: 1234\n');
   const old = await firstChunk(engine.port, '/events?topic=x', {});
   assert.strictEqual(old.status, 404);
   await engine.stop();

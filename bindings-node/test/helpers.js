@@ -27,8 +27,9 @@ function withTimeout(promise, what, ms = WAIT_MS) {
 /**
  * A raw `GET /events` stream. `next()` gives each event frame (the bytes up to
  * and including the blank line) as a Buffer, exactly as sent. `opened` resolves
- * on the engine's opening frame (`: ok` or `retry: N`, which is not queued),
- * so the stream is subscribed; a reset event may come before it.
+ * on the engine's opening line (`: ok` or `retry: N`, which is not queued),
+ * so the stream is subscribed; a reset event may come before it. Comment
+ * lines (keep-alives) are skipped.
  */
 class RawStream {
   constructor(port, { topics = [], headers = {}, query = '' } = {}) {
@@ -66,14 +67,18 @@ class RawStream {
 
   push(chunk) {
     this.buffer = Buffer.concat([this.buffer, chunk]);
-    let at;
-    while ((at = this.buffer.indexOf('\n\n')) !== -1) {
-      const frame = this.buffer.subarray(0, at + 2);
-      if (!this.isOpen && /^(:|retry: \d+\n\n$)/.test(frame.toString('utf8'))) {
+    for (;;) {
+      // Comment lines (the opening `: ok`, keep-alives) and the opening
+      // `retry:` line stand alone, without a blank line after them.
+      const line = /^(:[^\n]*|retry: \d+)\n/.exec(this.buffer.toString('latin1', 0, 64));
+      if (line && (line[1].startsWith(':') || !this.isOpen)) {
         this.isOpen = true;
-      } else {
-        this.frames.push(frame);
+        this.buffer = this.buffer.subarray(line[0].length);
+        continue;
       }
+      const at = this.buffer.indexOf('\n\n');
+      if (at === -1) break;
+      this.frames.push(this.buffer.subarray(0, at + 2));
       this.buffer = this.buffer.subarray(at + 2);
     }
     this.wake();

@@ -57,7 +57,7 @@ def test_every_wire_vector() -> None:
         ) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             stream = RawStream(response.iter_raw())
-            assert stream.read(len(b": ok\n\n")) == b": ok\n\n"
+            assert stream.read(len(b": ok\n")) == b": ok\n"
             for vector in VECTORS["vectors"]:
                 if "error" in vector:
                     with pytest.raises(ssecast.Error) as caught:

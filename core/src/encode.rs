@@ -6,8 +6,10 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::event::Event;
 
-/// The keep-alive frame: an empty comment line.
-pub const KEEPALIVE: Bytes = Bytes::from_static(b":\n\n");
+/// The keep-alive frame: an empty comment line. No blank line follows it, so
+/// no client dispatches anything (a blank line makes some clients fire an
+/// empty event).
+pub const KEEPALIVE: Bytes = Bytes::from_static(b":\n");
 
 /// Encodes an event whose fields were already validated, with its final `id`.
 ///
@@ -69,16 +71,16 @@ fn put_body(out: &mut BytesMut, event: &Event<'_>) {
     out.put_u8(b'\n');
 }
 
-/// Encodes a `retry:` field alone, closed by a blank line: clients apply it and
-/// dispatch nothing.
+/// Encodes a `retry:` field alone, without a blank line: clients apply it at
+/// once and dispatch nothing.
 pub fn encode_retry(millis: u32) -> Bytes {
     let mut out = BytesMut::with_capacity(20);
     put_retry(&mut out, millis);
-    out.put_u8(b'\n');
     out.freeze()
 }
 
-/// Encodes a comment; each line of `text` becomes its own comment line.
+/// Encodes a comment; each line of `text` becomes its own comment line. No
+/// blank line follows, so no client dispatches anything.
 pub fn encode_comment(text: &str) -> Bytes {
     let mut out = BytesMut::with_capacity(text.len() + 4);
     for line in lines(text.as_bytes()) {
@@ -86,7 +88,6 @@ pub fn encode_comment(text: &str) -> Bytes {
         out.put_slice(line);
         out.put_u8(b'\n');
     }
-    out.put_u8(b'\n');
     out.freeze()
 }
 
@@ -190,9 +191,9 @@ mod tests {
 
     #[test]
     fn other_frames() {
-        assert_eq!(&encode_retry(2000)[..], b"retry: 2000\n\n");
-        assert_eq!(&encode_comment("hi\nthere")[..], b": hi\n: there\n\n");
-        assert_eq!(&KEEPALIVE[..], b":\n\n");
+        assert_eq!(&encode_retry(2000)[..], b"retry: 2000\n");
+        assert_eq!(&encode_comment("hi\nthere")[..], b": hi\n: there\n");
+        assert_eq!(&KEEPALIVE[..], b":\n");
         assert_eq!(
             &encode_signal("ssecast-reset", "{}")[..],
             b"event: ssecast-reset\ndata: {}\n\n"

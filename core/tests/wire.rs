@@ -120,7 +120,7 @@ async fn stream_headers_and_first_frame() {
     let engine = support::engine(&[("retry_ms", "1500")]);
     let stream = Stream::subscribed(engine.local_addr(), "/events", &[]).await;
     assert_eq!(stream.retry(), Some(1500));
-    assert_eq!(String::from_utf8_lossy(&stream.raw), "retry: 1500\n\n");
+    assert_eq!(String::from_utf8_lossy(&stream.raw), "retry: 1500\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,41 +236,82 @@ fn read_until(socket: &mut std::net::TcpStream, needle: &[u8]) -> Vec<u8> {
     got
 }
 
-#[test]
-fn http1_streams_are_close_delimited_raw_frames() {
+/// Opens a raw HTTP/1.x stream on `topic`, the head sent in two pieces as slow
+/// clients send it, and returns the socket and everything read up to the
+/// opening frame.
+fn raw_stream(
+    engine: &ssecast::Engine,
+    version: &str,
+    topic: &str,
+) -> (std::net::TcpStream, String) {
     use std::io::Write;
-    let engine = engine(&[]);
     let mut socket = std::net::TcpStream::connect(engine.local_addr()).unwrap();
     socket.set_read_timeout(Some(support::DEADLINE)).unwrap();
-    // The head arrives in pieces, as slow clients send it.
     socket
-        .write_all(b"GET /events?topic=raw HTTP/1.1\r\nHost: x\r\n")
+        .write_all(format!("GET /events?topic={topic} {version}\r\nHost: x\r\n").as_bytes())
         .unwrap();
     socket
         .write_all(b"Accept: text/event-stream\r\n\r\n")
         .unwrap();
-    let head = String::from_utf8(read_until(&mut socket, b": ok\n\n")).unwrap();
+    let head = String::from_utf8(read_until(&mut socket, b": ok\n")).unwrap();
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert!(
         head.contains("content-type: text/event-stream\r\n"),
         "{head}"
     );
     assert!(head.contains("connection: close\r\n"), "{head}");
-    assert!(
-        !head.contains("transfer-encoding"),
-        "no chunk framing: {head}"
-    );
-    let id = engine.publish("raw", &ssecast::Event::new("a\nb")).unwrap();
-    let frame = read_until(&mut socket, b"\n\n");
-    assert_eq!(frame, format!("id: {id}\ndata: a\ndata: b\n\n").as_bytes());
-    assert_eq!(engine.stats().connections, 1);
-    drop(socket);
-    // The engine notices the client left and releases its stream.
+    (socket, head)
+}
+
+/// Waits until the engine has released every stream.
+fn wait_released(engine: &ssecast::Engine) {
     let deadline = std::time::Instant::now() + support::DEADLINE;
     while engine.stats().connections != 0 {
         assert!(std::time::Instant::now() < deadline, "stream not released");
         std::thread::yield_now();
     }
+}
+
+#[test]
+fn http1_1_streams_are_chunked_one_chunk_per_batch() {
+    let engine = engine(&[]);
+    let (mut socket, head) = raw_stream(&engine, "HTTP/1.1", "raw");
+    assert!(head.contains("transfer-encoding: chunked\r\n"), "{head}");
+    // The opening comment is a chunk of its own, with no blank line after it.
+    assert!(head.ends_with("\r\n\r\n5\r\n: ok\n"), "{head:?}");
+    let id = engine.publish("raw", &ssecast::Event::new("a\nb")).unwrap();
+    let frame = format!("id: {id}\ndata: a\ndata: b\n\n");
+    let chunk = read_until(&mut socket, b"\n\n\r\n");
+    assert_eq!(
+        String::from_utf8(chunk).unwrap(),
+        format!("\r\n{:x}\r\n{frame}\r\n", frame.len())
+    );
+    assert_eq!(engine.stats().connections, 1);
+    drop(socket);
+    // The engine notices the client left and releases its stream.
+    wait_released(&engine);
+    // A stream ended by stop closes the chunked body properly.
+    let (mut socket, _) = raw_stream(&engine, "HTTP/1.1", "end");
+    engine.stop();
+    let rest = read_until(&mut socket, b"0\r\n\r\n");
+    assert!(rest.ends_with(b"\r\n0\r\n\r\n"), "{rest:?}");
+}
+
+#[test]
+fn http1_0_streams_are_close_delimited_raw_frames() {
+    let engine = engine(&[]);
+    let (mut socket, head) = raw_stream(&engine, "HTTP/1.0", "raw");
+    assert!(
+        !head.contains("transfer-encoding"),
+        "no chunk framing: {head}"
+    );
+    assert!(head.ends_with("\r\n\r\n: ok\n"), "{head:?}");
+    let id = engine.publish("raw", &ssecast::Event::new("a\nb")).unwrap();
+    let frame = read_until(&mut socket, b"\n\n");
+    assert_eq!(frame, format!("id: {id}\ndata: a\ndata: b\n\n").as_bytes());
+    assert_eq!(engine.stats().connections, 1);
+    drop(socket);
+    wait_released(&engine);
 }
 
 #[test]

@@ -136,12 +136,19 @@ int sse_open(sse_reader *r, uint16_t port, const char *target) {
     }
     drop_raw(r, header_len);
     dechunk(r);
-    const char *frame;
-    size_t len;
-    if (sse_next_frame(r, &frame, &len) != 0 || len != 6 || memcmp(frame, ": ok\n\n", 6) != 0) {
-        fprintf(stderr, "sse_open: first frame is not \": ok\"\n");
+    /* The opening line `: ok` stands alone, without a blank line after it. */
+    while (r->body_len < 5) {
+        if (receive(r) <= 0) {
+            fprintf(stderr, "sse_open: the stream ended before its opening line\n");
+            return -1;
+        }
+        dechunk(r);
+    }
+    if (memcmp(r->body, ": ok\n", 5) != 0) {
+        fprintf(stderr, "sse_open: the first line is not \": ok\"\n");
         return -1;
     }
+    r->consumed = 5;
     return 0;
 }
 

@@ -21,7 +21,7 @@ typedef struct sse_reader {
 } sse_reader;
 
 /* Connects to 127.0.0.1:port, sends `GET <target>`, checks the status line
- * and content type, and waits for the first frame `: ok\n\n`, which tells that
+ * and content type, and waits for the opening line `: ok\n`, which tells that
  * the subscription is live. Returns 0 on success, -1 with a message on stderr. */
 int sse_open(sse_reader *reader, uint16_t port, const char *target);
 

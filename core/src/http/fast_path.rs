@@ -1,17 +1,19 @@
 //! The HTTP/1 fast path for event streams.
 //!
 //! A connection whose first request is `GET <events_path>` over HTTP/1.x is
-//! served here without hyper: the stream is close-delimited (no chunked
-//! framing), each batch of frames goes out in one vectored write straight from
-//! the shared frame buffers, and the connection keeps no parser buffers while
-//! it streams. A refused stream request gets its error answer from here too.
+//! served here without hyper. Over HTTP/1.1 the stream uses the chunked coding,
+//! one chunk per batch (clients that read in blocks then see each event at
+//! once); an HTTP/1.0 client gets a close-delimited stream. Each batch goes out
+//! in one vectored write straight from the shared frame buffers (the chunk-size
+//! line and the chunk's closing CRLF are two more slices of the same write),
+//! and the connection keeps no parser buffers while it streams. A refused stream request gets its error answer from here too.
 //! Everything else (other routes, HTTP/2, malformed or oversized heads, heads
 //! with a body) goes to hyper with the bytes already read.
 
 use std::io::{self, IoSlice};
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -32,8 +34,9 @@ pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most headers the fast path parses; more go to hyper.
 const MAX_HEADERS: usize = 64;
 
-/// Most frames handed to one vectored write.
-const MAX_SLICES: usize = 64;
+/// Most slices handed to one vectored write (frames, plus a chunk's size line
+/// and closing CRLF).
+const MAX_SLICES: usize = 66;
 
 /// What the first bytes of a connection turned out to be.
 pub(crate) enum Opening {
@@ -49,6 +52,8 @@ pub(crate) enum Opening {
 pub(crate) struct StreamRequestHead {
     uri: Uri,
     headers: HeaderMap,
+    /// An HTTP/1.1 request, answered with a chunked stream (HTTP/1.0: close-delimited).
+    chunked: bool,
 }
 
 /// Reads the start of a connection and decides who serves it.
@@ -109,16 +114,21 @@ fn parse_stream_request(events_path: &str, buf: &[u8]) -> Option<StreamRequestHe
         }
         headers.append(name, HeaderValue::from_bytes(header.value).ok()?);
     }
-    Some(StreamRequestHead { uri, headers })
+    Some(StreamRequestHead {
+        uri,
+        headers,
+        chunked: request.version == Some(1),
+    })
 }
 
 /// Answers a stream request: the stream until it ends or the client goes
 /// away, or the error answer, after which the connection closes.
 pub(crate) async fn serve(shared: &Shared, mut socket: TcpStream, head: StreamRequestHead) {
     let opened = stream_request::open(shared, &head.uri, &head.headers);
+    let chunked = head.chunked;
     drop(head);
     match opened {
-        Ok(open) => stream(socket, open).await,
+        Ok(open) => stream(socket, open, chunked).await,
         Err(answer) => {
             if socket.write_all(&answer.to_http1()).await.is_ok() {
                 let _ = socket.shutdown().await;
@@ -127,9 +137,9 @@ pub(crate) async fn serve(shared: &Shared, mut socket: TcpStream, head: StreamRe
     }
 }
 
-/// Writes the response head, then the stream's batches until the stream ends or
-/// the client goes away.
-async fn stream(mut socket: TcpStream, open: OpenStream) {
+/// Writes the response head, then the stream's batches (each one chunk when
+/// `chunked`) until the stream ends or the client goes away.
+async fn stream(mut socket: TcpStream, open: OpenStream, chunked: bool) {
     let OpenStream {
         headers,
         mut stream,
@@ -137,6 +147,9 @@ async fn stream(mut socket: TcpStream, open: OpenStream) {
     let mut out = BytesMut::with_capacity(256);
     out.put_slice(b"HTTP/1.1 200 OK\r\n");
     put_headers(&mut out, &headers);
+    if chunked {
+        out.put_slice(b"transfer-encoding: chunked\r\n");
+    }
     out.put_slice(b"connection: close\r\n\r\n");
     drop(headers);
     if socket.write_all(&out).await.is_err() {
@@ -150,6 +163,9 @@ async fn stream(mut socket: TcpStream, open: OpenStream) {
             frame = stream.frame() => {
                 let Some(Ok(frame)) = frame else { break };
                 let Ok(mut batch) = frame.into_data() else { continue };
+                if chunked {
+                    frame_as_chunk(&mut batch);
+                }
                 if write_batch(&mut writer, &mut batch).await.is_err() {
                     return;
                 }
@@ -161,7 +177,20 @@ async fn stream(mut socket: TcpStream, open: OpenStream) {
             },
         }
     }
+    if chunked && writer.write_all(LAST_CHUNK).await.is_err() {
+        return;
+    }
     let _ = writer.shutdown().await;
+}
+
+/// The chunk that ends a chunked body.
+const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// Makes `batch` one chunk of the chunked coding: its size line in front, CRLF after.
+fn frame_as_chunk(batch: &mut Batch) {
+    let size = format!("{:x}\r\n", batch.remaining());
+    batch.push_front(Bytes::from(size));
+    batch.push(Bytes::from_static(b"\r\n"));
 }
 
 /// Writes a whole batch with as few vectored writes as the socket allows.

@@ -30,6 +30,14 @@ impl Batch {
         }
     }
 
+    /// Puts a frame in front of the others.
+    pub(crate) fn push_front(&mut self, frame: Bytes) {
+        if !frame.is_empty() {
+            self.remaining += frame.len();
+            self.frames.push_front(frame);
+        }
+    }
+
     /// True when the batch holds no bytes.
     pub(crate) fn is_empty(&self) -> bool {
         self.remaining == 0
@@ -81,10 +89,13 @@ mod tests {
         let mut batch = Batch::with_capacity(2);
         batch.push(Bytes::from_static(b"abc"));
         batch.push(Bytes::new());
-        batch.push(Bytes::from_static(b"de"));
+        batch.push(Bytes::from_static(b"e"));
+        batch.push_front(Bytes::from_static(b"d"));
+        batch.push_front(Bytes::new());
         assert_eq!(batch.remaining(), 5);
         let mut slices = [IoSlice::new(&[]); 4];
-        assert_eq!(batch.chunks_vectored(&mut slices), 2);
+        assert_eq!(batch.chunks_vectored(&mut slices), 3);
+        assert_eq!(&*slices[0], b"d", "pushed in front");
         batch.advance(4);
         assert_eq!(batch.chunk(), b"e");
         assert_eq!(batch.copy_to_bytes(1), Bytes::from_static(b"e"));

@@ -298,7 +298,7 @@ mod tests {
         let hub = hub(Config::default());
         let mut stream = stream(&hub, &["k"], true);
         let start = Instant::now();
-        assert_eq!(&next(&mut stream).await[..], b": ok\n\n");
+        assert_eq!(&next(&mut stream).await[..], b": ok\n");
         assert_eq!(next(&mut stream).await, KEEPALIVE);
         let idle = start.elapsed();
         assert!(
@@ -331,7 +331,7 @@ mod tests {
     async fn no_keepalive_when_disabled_and_stop_ends_the_stream() {
         let hub = hub(Config::default());
         let mut stream = stream(&hub, &["q"], false);
-        assert_eq!(&next(&mut stream).await[..], b": ok\n\n");
+        assert_eq!(&next(&mut stream).await[..], b": ok\n");
         let stopper = hub.clone();
         tokio::spawn(async move {
             tokio::time::sleep(INTERVAL * 3).await;
