@@ -277,14 +277,17 @@ fn http1_1_streams_are_chunked_one_chunk_per_batch() {
     let engine = engine(&[]);
     let (mut socket, head) = raw_stream(&engine, "HTTP/1.1", "raw");
     assert!(head.contains("transfer-encoding: chunked\r\n"), "{head}");
-    // The opening comment is a chunk of its own, with no blank line after it.
-    assert!(head.ends_with("\r\n\r\n5\r\n: ok\n"), "{head:?}");
     let id = engine.publish("raw", &ssecast::Event::new("a\nb")).unwrap();
     let frame = format!("id: {id}\ndata: a\ndata: b\n\n");
-    let chunk = read_until(&mut socket, b"\n\n\r\n");
-    assert_eq!(
-        String::from_utf8(chunk).unwrap(),
-        format!("\r\n{:x}\r\n{frame}\r\n", frame.len())
+    let rest = String::from_utf8(read_until(&mut socket, b"\n\n\r\n")).unwrap();
+    // The opening comment is a chunk of its own, with no blank line after it;
+    // the event is the next chunk.
+    assert!(
+        (head + &rest).ends_with(&format!(
+            "\r\n\r\n5\r\n: ok\n\r\n{:x}\r\n{frame}\r\n",
+            frame.len()
+        )),
+        "{rest:?}"
     );
     assert_eq!(engine.stats().connections, 1);
     drop(socket);
@@ -294,7 +297,13 @@ fn http1_1_streams_are_chunked_one_chunk_per_batch() {
     let (mut socket, _) = raw_stream(&engine, "HTTP/1.1", "end");
     engine.stop();
     let rest = read_until(&mut socket, b"0\r\n\r\n");
-    assert!(rest.ends_with(b"\r\n0\r\n\r\n"), "{rest:?}");
+    assert!(rest.ends_with(b"0\r\n\r\n"), "{rest:?}");
+    let mut after = [0u8; 1];
+    assert_eq!(
+        std::io::Read::read(&mut socket, &mut after).unwrap(),
+        0,
+        "the connection closes after the last chunk"
+    );
 }
 
 #[test]
