@@ -18,11 +18,12 @@ BUILD_DIR := $(CURDIR)/build
 PREFIX ?= /usr/local
 DEMO_PORT ?= 8080
 
-.PHONY: help demo release test test-rust lint
+.PHONY: help demo release test test-rust lint lint-rust
 
 help:
 	@echo "make demo          run ssecast --demo on http://127.0.0.1:$(DEMO_PORT)"
 	@echo "make test          run every test suite (installs what the tests need)"
+	@echo "make lint          formatting, clippy on every crate, ruff + mypy, tsc (part of make test)"
 	@echo "make install       install libssecast, ssecast.h and ssecast.pc under PREFIX=$(PREFIX)"
 	@echo "make header        regenerate include/ssecast.h"
 	@echo "make python-wheel  build the Python wheel into dist/"
@@ -36,17 +37,25 @@ release:
 demo: release
 	$(RELEASE_DIR)/ssecast --demo --bind 127.0.0.1 --port $(DEMO_PORT)
 
-lint:
+# Every crate of the workspace, the bindings and the bench included, in one
+# clippy run: the bindings' build scripts need only python3 and node, and the
+# shared target dir keeps the run to seconds once core is checked.
+lint-rust:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --locked -p ssecast -p ssecast-cli -p ssecast-ffi --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 test-rust:
 	$(CARGO) test --locked -p ssecast -p ssecast-cli -p ssecast-ffi
 
-# Each mk/*.mk adds its suite to PART_TESTS (C, Python, Node, browser) and its
-# own artifact targets.
+# Each mk/*.mk adds its suite to PART_TESTS (C, Python, Node, browser), its
+# static checks to PART_LINTS (Python, Node) and its own artifact targets.
 PART_TESTS :=
+PART_LINTS :=
 include $(sort $(wildcard mk/*.mk))
+
+# Static checks only, no test run: seconds once the tools are installed.
+lint: lint-rust $(PART_LINTS)
+	@echo "make lint: every check passed"
 
 test: lint test-rust $(PART_TESTS)
 	@echo "make test: every suite passed"

@@ -91,6 +91,11 @@ export interface EngineOptions {
   publishPath?: string
   /** Path of the health check endpoint (default `/healthz`). */
   healthPath?: string
+  /**
+   * Kernel send buffer of each connection, in bytes (0, the default: the system's
+   * auto-tuning). A fixed size bounds the memory a client that stops reading can pin.
+   */
+  sendBufferBytes?: number
   /** Threads of the engine's runtime (0: one per CPU). */
   workerThreads?: number
   /** How long `stop()` waits for streams to flush and close, in milliseconds. */

@@ -4,6 +4,8 @@
 #   make node-types    regenerate the committed bindings-node/index.d.ts from the Rust doc comments
 #   make test-node     pack, install the tarball into a scratch app under build/, run the
 #                      node:test suites there (plus the index.d.ts drift check)
+#   make lint-node     tsc --noEmit over index.d.ts and the JavaScript that uses it
+#                      (bindings-node/lint/tsconfig.json); part of `make lint`, no build
 
 NODE_SRC := bindings-node
 NODE_PACKAGE_JSON := $(NODE_SRC)/package.json
@@ -20,7 +22,7 @@ NODE_STAGE := $(BUILD_DIR)/node-package
 NODE_APP := $(BUILD_DIR)/node-app
 NODE_PACKAGE_FILES := package.json README.md index.js index.mjs binding.js platform.js
 
-.PHONY: node-package node-types test-node
+.PHONY: node-package node-types test-node lint-node
 
 $(NAPI_STAMP):
 	rm -rf $(NODE_TOOLS) && mkdir -p $(NODE_TOOLS)
@@ -62,3 +64,18 @@ test-node: node-package
 	cd $(NODE_APP) && node --test --test-reporter=spec test/*.test.js test/*.test.mjs \
 		2>&1 | tee $(NODE_APP)/test-output.txt
 	@grep -Eq '^ℹ tests [1-9]' $(NODE_APP)/test-output.txt || { echo "test-node: no test ran"; exit 1; }
+
+# The pinned compiler and type packages of bindings-node/lint, installed in build/.
+NODE_LINT_SRC := $(NODE_SRC)/lint
+NODE_LINT := $(BUILD_DIR)/node-lint
+NODE_LINT_STAMP := $(NODE_LINT)/node_modules/.package-lock.json
+
+$(NODE_LINT_STAMP): $(NODE_LINT_SRC)/package.json $(NODE_LINT_SRC)/package-lock.json
+	mkdir -p $(NODE_LINT)
+	cp $^ $(NODE_LINT)/
+	cd $(NODE_LINT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+PART_LINTS += lint-node
+lint-node: $(NODE_LINT_STAMP)
+	$(NODE_LINT)/node_modules/.bin/tsc -p $(NODE_LINT_SRC)

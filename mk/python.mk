@@ -1,10 +1,14 @@
-# The Python binding (bindings-python/): `make test-python`, `make python-wheel`.
+# The Python binding (bindings-python/): `make lint-python`, `make test-python`,
+# `make python-wheel`.
 #
-# test-python makes a venv in $(BUILD_DIR)/venv, installs the test tools, builds
-# and installs the package with `pip install ./bindings-python` (maturin, through
-# the exported CARGO_TARGET_DIR), checks the stubs against the built module, and
-# runs pytest against the installed package. pytest exits 5 when it collects no
-# test; like any non-zero exit, that fails the target.
+# Both make a venv in $(BUILD_DIR)/venv with the pinned tools. lint-python (part
+# of `make lint`) runs ruff (ruff.toml at the root) over every Python file and
+# mypy --strict over the package source with its stubs, the tests, the example
+# and the benchmark scripts; it needs no build. test-python builds and installs
+# the package with `pip install ./bindings-python` (maturin, through the exported
+# CARGO_TARGET_DIR), checks the stubs against the built module, and runs pytest
+# against the installed package. pytest exits 5 when it collects no test; like
+# any non-zero exit, that fails the target.
 
 PY_VENV := $(BUILD_DIR)/venv
 PY := $(PY_VENV)/bin/python
@@ -12,7 +16,8 @@ PY_REQUIREMENTS := bindings-python/tests/requirements.txt
 PY_TESTS := bindings-python/tests
 
 PART_TESTS += test-python
-.PHONY: test-python python-wheel python-venv
+PART_LINTS += lint-python
+.PHONY: lint-python test-python python-wheel python-venv
 
 # Debian's python3 needs python3-venv for ensurepip; install it when missing.
 $(PY_VENV)/.installed: $(PY_REQUIREMENTS)
@@ -24,14 +29,25 @@ $(PY_VENV)/.installed: $(PY_REQUIREMENTS)
 
 python-venv: $(PY_VENV)/.installed
 
-# The type checks run from $(BUILD_DIR), outside the source tree, so they see the
-# installed package and leave their caches there.
+# The package source with its stubs, and the Python code that imports it, which
+# is type-checked against that source (MYPYPATH wins over an installed copy).
+PY_TYPED_FILES := bindings-python/python/ssecast $(PY_TESTS) examples/fastapi/app.py \
+	bench/publish_cost/publish_cost.py bindings-python/bench/publish.py
+
+# The tools keep their caches in $(BUILD_DIR), never in the source tree.
+lint-python: export RUFF_CACHE_DIR := $(BUILD_DIR)/ruff-cache
+lint-python: export MYPY_CACHE_DIR := $(BUILD_DIR)/mypy-cache
+lint-python: $(PY_VENV)/.installed
+	$(PY_VENV)/bin/ruff check
+	$(PY_VENV)/bin/ruff format --check
+	MYPYPATH=bindings-python/python $(PY) -m mypy --strict $(PY_TYPED_FILES)
+
+# stubtest runs from $(BUILD_DIR), outside the source tree, so it sees the
+# installed package and leaves its cache there.
 test-python: export MYPY_CACHE_DIR := $(BUILD_DIR)/mypy-cache
 test-python: $(PY_VENV)/.installed
 	$(PY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
 	cd $(BUILD_DIR) && $(PY) -m mypy.stubtest ssecast --allowlist $(CURDIR)/bindings-python/stubtest-allowlist.txt
-	cd $(BUILD_DIR) && $(PY) -m mypy --strict -p ssecast
-	$(PY) -m mypy --strict examples/fastapi/app.py
 	cd $(PY_TESTS) && $(PY) -m pytest
 
 # One abi3 wheel (CPython 3.9+) for this platform, in dist/.

@@ -11,6 +11,7 @@ const ISOLATED_CALLS = 1000;
 const BURSTS = 100;
 const BURST_LEN = 50;
 const DATA = 'hello from the publish-cost benchmark';
+/** @type {(ms: number) => Promise<void>} */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const clock = process.hrtime.bigint;
 

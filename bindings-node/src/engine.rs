@@ -26,6 +26,10 @@ pub struct Engine {
 
 /// Options of `engine.publish`.
 #[napi(object, object_from_js = false, object_to_js = false)]
+#[expect(
+    dead_code,
+    reason = "types index.d.ts only; Fields::read reads the object"
+)]
 pub struct PublishOptions {
     /// The event type (the `event:` field); clients listen with
     /// `addEventListener(event, ...)`. Absent: clients see a `message` event.

@@ -11,8 +11,8 @@
 //! The package's `index.js` adds what is JavaScript's job: `JSON.stringify` of
 //! object payloads and keeping the process alive while an engine runs.
 
-pub mod args;
-pub mod engine;
-pub mod errors;
-pub mod options;
-pub mod registry;
+mod args;
+mod engine;
+mod errors;
+mod options;
+mod registry;

@@ -17,6 +17,10 @@ use crate::errors::{engine_error, engine_error_of};
 /// `undefined` or `null` leaves a key at its default; an unknown option is an
 /// error (`ERR_SSECAST_INVALID_CONFIG`) naming it.
 #[napi(object, object_from_js = false, object_to_js = false)]
+#[expect(
+    dead_code,
+    reason = "types index.d.ts only; config_from reads the object"
+)]
 pub struct EngineOptions {
     /// TCP port to listen on; 0 (the default is 8080) picks a free one, read it from `engine.port`.
     pub port: Option<u32>,
@@ -49,6 +53,9 @@ pub struct EngineOptions {
     pub publish_path: Option<String>,
     /// Path of the health check endpoint (default `/healthz`).
     pub health_path: Option<String>,
+    /// Kernel send buffer of each connection, in bytes (0, the default: the system's
+    /// auto-tuning). A fixed size bounds the memory a client that stops reading can pin.
+    pub send_buffer_bytes: Option<u32>,
     /// Threads of the engine's runtime (0: one per CPU).
     pub worker_threads: Option<u32>,
     /// How long `stop()` waits for streams to flush and close, in milliseconds.

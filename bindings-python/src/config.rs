@@ -2,9 +2,10 @@
 //!
 //! Each keyword is a configuration key; its value is turned into the string form
 //! that [`Config::set`] parses, so the core checks every key and value once for
-//! every language: `int` → decimal, `bool` → `true`/`false`, `str` as is, a list or
-//! tuple of `str` → comma-separated (`cors_origins`), `None` → empty (no token, no
-//! origins). Any other type is a `ConfigError` naming the key.
+//! every language: `int` → decimal, `str` as is, a list or tuple of `str` →
+//! comma-separated (`cors_origins`), `None` → empty (no token, no origins). Any
+//! other type is a `ConfigError` naming the key, `bool` included: no key is a flag,
+//! and `publish_token=True` must not become the token `"True"`.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
@@ -36,9 +37,7 @@ pub fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
 fn value_text(py: Python<'_>, key: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
     if value.is_none() {
         Ok(String::new())
-    } else if let Ok(flag) = value.cast::<PyBool>() {
-        Ok(if flag.is_true() { "true" } else { "false" }.to_owned())
-    } else if value.is_instance_of::<PyInt>() {
+    } else if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
         text(py, key, &value.str()?)
     } else if let Ok(string) = value.cast::<PyString>() {
         text(py, key, string)
@@ -71,6 +70,6 @@ fn wrong_type(py: Python<'_>, key: &str, value: &Bound<'_, PyAny>) -> PyErr {
     binding_err(
         py,
         ErrorKind::InvalidConfig,
-        format!("{key}: expected an int, str, bool, None or a list of str, got {type_name}"),
+        format!("{key}: expected an int, str, None or a list of str, got {type_name}"),
     )
 }

@@ -20,7 +20,7 @@ const DETACH_ABOVE_BYTES: usize = 64 * 1024;
 /// ``GET /events`` on threads of its own. Keyword arguments are the configuration
 /// keys (``port``, ``bind``, ``publish_token``, ``history_size``, ``cors_origins``,
 /// ``keepalive_ms``...; ``ssecast.CONFIG_KEYS`` lists them all). Values may be
-/// ``int``, ``str``, ``bool``, ``None`` (empty: no token, no origins) or a list of
+/// ``int``, ``str``, ``None`` (empty: no token, no origins) or a list of
 /// ``str`` (``cors_origins``). An unknown key or a bad value raises
 /// :class:`ConfigError` naming the key; a port that cannot be bound raises
 /// :class:`BindError`.
@@ -138,9 +138,8 @@ impl Engine {
 
     /// Stops the engine when the ``with`` block ends; exceptions propagate.
     #[pyo3(signature = (*_exc_info))]
-    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) -> bool {
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) {
         self.stop(py);
-        false
     }
 
     fn __repr__(&self) -> String {

@@ -11,9 +11,10 @@ from __future__ import annotations
 import resource
 import socket
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Optional
 
 import httpx
 import pytest
@@ -47,7 +48,7 @@ def events_url(engine: ssecast.Engine) -> str:
     return f"http://127.0.0.1:{engine.port}/events"
 
 
-def take(source: Iterator[ServerSentEvent], count: int) -> List[ServerSentEvent]:
+def take(source: Iterator[ServerSentEvent], count: int) -> list[ServerSentEvent]:
     """The next `count` events of a stream (the client's read timeout bounds the wait)."""
     events = []
     for event in source:
@@ -60,7 +61,7 @@ def take(source: Iterator[ServerSentEvent], count: int) -> List[ServerSentEvent]
 
 @contextmanager
 def subscribe(
-    engine: ssecast.Engine, *topics: str, headers: Optional[Dict[str, str]] = None
+    engine: ssecast.Engine, *topics: str, headers: Optional[dict[str, str]] = None
 ) -> Iterator[Iterator[ServerSentEvent]]:
     """An open stream on `topics`. The engine registers the subscription before it
     answers, so once the response headers are here no event can be missed."""

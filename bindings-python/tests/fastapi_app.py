@@ -3,7 +3,7 @@ the engine that `ssecast.fastapi.lifespan` starts with the app."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -15,9 +15,7 @@ from ssecast.fastapi import EngineDep
 
 PAGE_ORIGIN = "http://page.example"
 
-app = FastAPI(
-    lifespan=ssecast.fastapi.lifespan(port=0, keepalive_ms=0, cors_origins=[PAGE_ORIGIN])
-)
+app = FastAPI(lifespan=ssecast.fastapi.lifespan(port=0, keepalive_ms=0, cors_origins=[PAGE_ORIGIN]))
 
 
 class PublishRequest(BaseModel):
@@ -29,15 +27,13 @@ class PublishRequest(BaseModel):
 
 
 @app.get("/health")
-def health(engine: EngineDep) -> Dict[str, Any]:
+def health(engine: EngineDep) -> dict[str, Any]:
     return {"engine_port": engine.port, "stats": engine.stats()}
 
 
 @app.post("/publish")
-def publish(body: PublishRequest, engine: EngineDep) -> Dict[str, str]:
-    event_id = engine.publish(
-        body.topic, body.data, event=body.event, id=body.id, retry=body.retry
-    )
+def publish(body: PublishRequest, engine: EngineDep) -> dict[str, str]:
+    event_id = engine.publish(body.topic, body.data, event=body.event, id=body.id, retry=body.retry)
     return {"id": event_id}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from typing import Dict, List
 
 import httpx
 from conftest import TIMEOUT, events_url, subscribe, take
@@ -22,8 +21,8 @@ def test_eight_threads_every_event_delivered_once_in_order() -> None:
     with ssecast.Engine(port=0, keepalive_ms=0, history_size=total) as engine:
         with subscribe(engine, "fan") as source:
             start = threading.Barrier(THREADS)
-            ids: Dict[int, List[str]] = {}
-            failures: List[BaseException] = []
+            ids: dict[int, list[str]] = {}
+            failures: list[BaseException] = []
 
             def publisher(thread: int) -> None:
                 try:
@@ -32,7 +31,7 @@ def test_eight_threads_every_event_delivered_once_in_order() -> None:
                         engine.publish("fan", {"thread": thread, "seq": seq})
                         for seq in range(PER_THREAD)
                     ]
-                except BaseException as exc:  # reported by the main thread
+                except BaseException as exc:  # noqa: BLE001 (the main thread reports it)
                     failures.append(exc)
 
             workers = [threading.Thread(target=publisher, args=(n,)) for n in range(THREADS)]
@@ -45,7 +44,7 @@ def test_eight_threads_every_event_delivered_once_in_order() -> None:
         assert engine.stats()["published"] == total
 
     received = [json.loads(event.data) for event in events]
-    by_thread: Dict[int, List[int]] = {n: [] for n in range(THREADS)}
+    by_thread: dict[int, list[int]] = {n: [] for n in range(THREADS)}
     for item in received:
         by_thread[item["thread"]].append(item["seq"])
     # Once each, in each thread's order.
@@ -56,33 +55,34 @@ def test_eight_threads_every_event_delivered_once_in_order() -> None:
 
 
 def test_publish_from_asyncio_code() -> None:
-    async def main() -> List[str]:
+    async def main() -> list[str]:
         with ssecast.Engine(port=0, keepalive_ms=0) as engine:
-            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-                async with aconnect_sse(
+            async with (
+                httpx.AsyncClient(timeout=TIMEOUT) as client,
+                aconnect_sse(
                     client, "GET", events_url(engine), params={"topic": "async"}
-                ) as source:
+                ) as source,
+            ):
 
-                    async def producer() -> List[str]:
-                        published = []
-                        for n in range(20):
-                            published.append(engine.publish("async", f"tick {n}", event="tick"))
-                            await asyncio.sleep(0)
-                        return published
-
-                    async def consumer() -> List[str]:
-                        seen = []
-                        async for event in source.aiter_sse():
-                            assert event.event == "tick"
-                            seen.append(event.data)
-                            if len(seen) == 20:
-                                break
-                        return seen
-
-                    published, seen = await asyncio.gather(producer(), consumer())
-                    assert seen == [f"tick {n}" for n in range(20)]
+                async def producer() -> list[str]:
+                    published = []
+                    for n in range(20):
+                        published.append(engine.publish("async", f"tick {n}", event="tick"))
+                        await asyncio.sleep(0)
                     return published
+
+                async def consumer() -> list[str]:
+                    seen = []
+                    async for event in source.aiter_sse():
+                        assert event.event == "tick"
+                        seen.append(event.data)
+                        if len(seen) == 20:
+                            break
+                    return seen
+
+                published, seen = await asyncio.gather(producer(), consumer())
+                assert seen == [f"tick {n}" for n in range(20)]
+                return published
 
     published = asyncio.run(asyncio.wait_for(main(), timeout=30))
     assert len(set(published)) == 20
-

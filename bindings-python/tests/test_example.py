@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -28,8 +28,18 @@ def example() -> Iterator[str]:
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     env = dict(os.environ, SSECAST_PORT="0", APP_ORIGIN=url, JOB_STEP_SECONDS="0.01")
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(EXAMPLE),
-         "--fd", str(listener.fileno()), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app:app",
+            "--app-dir",
+            str(EXAMPLE),
+            "--fd",
+            str(listener.fileno()),
+            "--log-level",
+            "warning",
+        ],
         env=env,
         pass_fds=[listener.fileno()],
         stderr=subprocess.PIPE,
@@ -57,13 +67,16 @@ def test_page_is_served_and_listens_with_event_source(example: str) -> None:
 
 def test_notifications_and_job_progress_stream_to_the_page_origin(example: str) -> None:
     events_url = httpx.get(f"{example}/config", timeout=TIMEOUT).json()["events"]
-    with httpx.Client(timeout=TIMEOUT) as client, connect_sse(
-        client,
-        "GET",
-        events_url,
-        params=[("topic", "notifications"), ("topic", "jobs")],
-        headers={"Origin": example},
-    ) as source:
+    with (
+        httpx.Client(timeout=TIMEOUT) as client,
+        connect_sse(
+            client,
+            "GET",
+            events_url,
+            params=[("topic", "notifications"), ("topic", "jobs")],
+            headers={"Origin": example},
+        ) as source,
+    ):
         # The page's origin is allowed by the engine's CORS configuration.
         assert source.response.headers["access-control-allow-origin"] == example
         note = client.post(

@@ -4,14 +4,14 @@ read the engine's port."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterator
+from collections.abc import Iterator
+from typing import Any
 
+import fastapi_app
 import httpx
 import pytest
 from conftest import TIMEOUT, UvicornServer, take
 from httpx_sse import connect_sse
-
-import fastapi_app
 
 
 class App:
@@ -29,7 +29,7 @@ class App:
         event_id: str = response.json()["id"]
         return event_id
 
-    def stream(self, topic: str, headers: Dict[str, str] | None = None) -> Any:
+    def stream(self, topic: str, headers: dict[str, str] | None = None) -> Any:
         client = httpx.Client(timeout=TIMEOUT)
         return client, connect_sse(
             client, "GET", self.events, params={"topic": topic}, headers=headers or {}
@@ -47,8 +47,6 @@ def app() -> Iterator[App]:
     # The lifespan stopped the engine with the app: its port is closed.
     with pytest.raises(httpx.ConnectError):
         httpx.get(running.events, timeout=2)
-
-
 
 
 def test_ids_event_types_and_payloads(app: App) -> None:

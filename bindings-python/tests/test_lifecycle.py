@@ -8,10 +8,9 @@ import socket
 import subprocess
 import sys
 import textwrap
-from typing import List
 
-import pytest
 import httpx
+import pytest
 from conftest import TIMEOUT, events_url
 from httpx_sse import connect_sse
 
@@ -53,7 +52,7 @@ class RawStream:
 
 def test_stop_with_500_clients_connected_flushes_and_closes_every_stream() -> None:
     engine = ssecast.Engine(port=0, keepalive_ms=0, max_connections=CLIENTS + 10)
-    clients: List[RawStream] = []
+    clients: list[RawStream] = []
     try:
         for _ in range(CLIENTS):
             clients.append(RawStream(engine.port, "crowd"))
@@ -82,18 +81,18 @@ def test_stop_is_idempotent_and_the_context_manager_stops() -> None:
 
 
 def test_context_manager_stops_on_exception_and_lets_it_through() -> None:
-    with pytest.raises(KeyError):
-        with ssecast.Engine(port=0) as engine:
-            raise KeyError("boom")
+    with pytest.raises(KeyError), ssecast.Engine(port=0) as engine:
+        raise KeyError("boom")
     assert engine.stopped
 
 
 def test_garbage_collected_engine_closes_its_port_and_streams() -> None:
     engine = ssecast.Engine(port=0, keepalive_ms=0)
     port = engine.port
-    with httpx.Client(timeout=TIMEOUT) as client, connect_sse(
-        client, "GET", events_url(engine), params={"topic": "gc"}
-    ) as source:
+    with (
+        httpx.Client(timeout=TIMEOUT) as client,
+        connect_sse(client, "GET", events_url(engine), params={"topic": "gc"}) as source,
+    ):
         engine.publish("gc", "before drop")
         del engine  # the last reference: dropping it stops the engine
         gc.collect()

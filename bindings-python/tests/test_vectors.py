@@ -4,7 +4,8 @@ compared byte for byte on a real stream."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterator, List
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from conftest import REPO, TIMEOUT
 
 import ssecast
 
-VECTORS: Dict[str, Any] = json.loads(
+VECTORS: dict[str, Any] = json.loads(
     (REPO / "tests" / "vectors" / "events.json").read_text(encoding="utf-8")
 )
 DEFAULT_TOPIC = "default"
@@ -32,12 +33,12 @@ class RawStream:
         return head
 
 
-def topics() -> List[str]:
+def topics() -> list[str]:
     named = {v["publish"].get("topic", DEFAULT_TOPIC) for v in VECTORS["vectors"]}
     return sorted(t for t in named if t and "\n" not in t and "\0" not in t and len(t) <= 256)
 
 
-def publish(engine: ssecast.Engine, args: Dict[str, Any]) -> str:
+def publish(engine: ssecast.Engine, args: dict[str, Any]) -> str:
     data = bytes.fromhex(args["data_hex"]) if "data_hex" in args else args["data"]
     return engine.publish(
         args.get("topic", DEFAULT_TOPIC),
@@ -52,9 +53,10 @@ def test_every_wire_vector() -> None:
     assert len(VECTORS["vectors"]) >= 40
     with ssecast.Engine(port=0, **VECTORS["config"]) as engine:
         url = f"http://127.0.0.1:{engine.port}/events"
-        with httpx.Client(timeout=TIMEOUT) as client, client.stream(
-            "GET", url, params=[("topic", t) for t in topics()]
-        ) as response:
+        with (
+            httpx.Client(timeout=TIMEOUT) as client,
+            client.stream("GET", url, params=[("topic", t) for t in topics()]) as response,
+        ):
             assert response.headers["content-type"].startswith("text/event-stream")
             stream = RawStream(response.iter_raw())
             assert stream.read(len(b": ok\n")) == b": ok\n"
@@ -69,6 +71,8 @@ def test_every_wire_vector() -> None:
                 assert stream.read(len(wire)) == wire, vector["name"]
             # Failed vectors sent nothing: the next bytes are the sentinel's.
             sentinel = engine.publish(DEFAULT_TOPIC, "end", id="sentinel")
-            assert stream.read(len(b"id: sentinel\ndata: end\n\n")) == b"id: sentinel\ndata: end\n\n"
+            assert (
+                stream.read(len(b"id: sentinel\ndata: end\n\n")) == b"id: sentinel\ndata: end\n\n"
+            )
             assert sentinel == "sentinel"
             assert stream.buffer == b""

@@ -160,18 +160,6 @@ mod tests {
     }
 
     #[test]
-    fn readme_documents_every_key() {
-        let readme = include_str!("../../README.md");
-        for key in KEYS {
-            assert!(
-                readme.contains(&format!("| `{}` |", key.name)),
-                "README lacks {}",
-                key.name
-            );
-        }
-    }
-
-    #[test]
     fn bad_input_is_named() {
         let (text, code) = message(run(&["--port", "http"], &[]));
         assert!(text.contains("--port") && code == 2, "{text}");

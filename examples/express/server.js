@@ -17,12 +17,19 @@ const { Engine } = require('ssecast');
 
 const MAX_TEXT = 500;
 
-/** A 400 answer for a request that does not hold what the route needs. */
+/**
+ * A 400 answer for a request that does not hold what the route needs.
+ * @param {string} message
+ */
 function badRequest(message) {
   return Object.assign(new Error(message), { status: 400 });
 }
 
-/** The app's routes, publishing through `engine`. */
+/**
+ * The app's routes, publishing through `engine`.
+ * @param {import('ssecast').Engine} engine
+ * @param {number} enginePort
+ */
 function createApp(engine, enginePort) {
   const app = express();
   const views = new Map();
@@ -58,11 +65,13 @@ function createApp(engine, enginePort) {
     res.status(201).json({ id });
   });
 
-  app.use((error, req, res, next) => {
+  /** @type {import('express').ErrorRequestHandler} */
+  const sendError = (error, req, res, next) => {
     // ssecast errors carry a code such as ERR_SSECAST_TOO_LARGE: bad input too.
     const status = error.status ?? (String(error.code).startsWith('ERR_SSECAST_') ? 400 : 500);
-    res.status(status).json({ error: error.message, code: error.code });
-  });
+    return res.status(status).json({ error: error.message, code: error.code });
+  };
+  app.use(sendError);
   return app;
 }
 
@@ -75,7 +84,7 @@ async function start({ port = 3000, enginePort = 8080, host = '127.0.0.1' } = {}
   const appServer = http.createServer();
   appServer.listen(port, host);
   await once(appServer, 'listening');
-  const appPort = appServer.address().port;
+  const appPort = /** @type {import('node:net').AddressInfo} */ (appServer.address()).port;
   const engine = await Engine.start({
     port: enginePort,
     bind: host,
@@ -98,6 +107,7 @@ async function start({ port = 3000, enginePort = 8080, host = '127.0.0.1' } = {}
 }
 
 if (require.main === module) {
+  /** @type {(name: string, fallback: number) => number} */
   const env = (name, fallback) => Number(process.env[name] ?? fallback);
   start({ port: env('PORT', 3000), enginePort: env('ENGINE_PORT', 8080) }).then(
     (running) => {

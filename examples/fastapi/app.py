@@ -16,7 +16,7 @@ import asyncio
 import itertools
 import os
 from pathlib import Path
-from typing import Any, Dict, Set
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -42,7 +42,7 @@ app = FastAPI(
 )
 
 # Background jobs, kept referenced until they finish.
-running_jobs: Set[asyncio.Task[None]] = set()
+running_jobs: set[asyncio.Task[None]] = set()
 job_numbers = itertools.count(1)
 
 
@@ -60,20 +60,20 @@ def page() -> str:
 
 
 @app.get("/config")
-def config(request: Request, engine: EngineDep) -> Dict[str, str]:
+def config(request: Request, engine: EngineDep) -> dict[str, str]:
     """Where the page finds the event stream: the engine's port on this host."""
     host = request.url.hostname or "127.0.0.1"
     return {"events": f"http://{host}:{engine.port}/events"}
 
 
 @app.post("/notifications")
-def notify(note: Notification, engine: EngineDep) -> Dict[str, str]:
+def notify(note: Notification, engine: EngineDep) -> dict[str, str]:
     """Sends a notification to every open page; answers with the event id."""
     return {"id": engine.publish("notifications", note.model_dump(), event="notification")}
 
 
 @app.post("/jobs")
-async def start_job(engine: EngineDep) -> Dict[str, Any]:
+async def start_job(engine: EngineDep) -> dict[str, Any]:
     """Starts a job whose progress events go to the `jobs` topic."""
     job = next(job_numbers)
     task = asyncio.create_task(run_job(engine, job))

@@ -10,6 +10,7 @@ is hex-encoded UTF-8 (so CR, LF and NUL survive), "-" marks an absent field:
 
 Usage: vectors_to_text.py events.json > vectors.txt
 """
+
 import json
 import sys
 
@@ -21,7 +22,8 @@ def hex_or_dash(value):
 
 
 def main(path):
-    doc = json.load(open(path, encoding="utf-8"))
+    with open(path, encoding="utf-8") as file:
+        doc = json.load(file)
     for key, value in doc["config"].items():
         print("config", key, value)
     for name, number in doc["error_codes"].items():

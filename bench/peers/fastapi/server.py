@@ -5,6 +5,8 @@ Same surface as ssecast: GET /events, POST /publish (JSON {"data": ...}).
 Usage: python server.py PORT
 """
 
+from __future__ import annotations
+
 import asyncio
 import itertools
 import re
@@ -58,5 +60,12 @@ async def publish(body: Publish):
 
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8083
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                backlog=4096, timeout_keep_alive=3600)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        backlog=4096,
+        timeout_keep_alive=3600,
+    )

@@ -1,7 +1,9 @@
 """Type stubs of the Rust extension module ``ssecast._ssecast``."""
 
 from types import TracebackType
-from typing import Any, ClassVar, Optional, Sequence, Type, Union, final
+from typing import Any, ClassVar, final
+
+from typing_extensions import TypedDict, Unpack
 
 __all__ = [
     "CONFIG_KEYS",
@@ -23,13 +25,34 @@ __version__: str
 CONFIG_KEYS: dict[str, str]
 """Every keyword ``Engine`` accepts, mapped to a line saying what it sets."""
 
-_ConfigValue = Union[int, str, bool, None, Sequence[str]]
+class _EngineConfig(TypedDict, total=False):
+    """The keyword arguments of ``Engine`` and ``ssecast.fastapi.lifespan``: one
+    per key of ``CONFIG_KEYS``, with the type each is documented with."""
+
+    port: int
+    bind: str
+    publish_token: str | None
+    history_size: int
+    history_bytes: int
+    history_ttl_ms: int
+    cors_origins: str | list[str] | tuple[str, ...] | None
+    keepalive_ms: int
+    retry_ms: int
+    max_connections: int
+    max_topics_per_connection: int
+    max_event_bytes: int
+    events_path: str
+    publish_path: str
+    health_path: str
+    send_buffer_bytes: int
+    worker_threads: int
+    shutdown_timeout_ms: int
 
 @final
 class Engine:
     """A running Server-Sent Events engine, started on construction."""
 
-    def __new__(cls, **config: _ConfigValue) -> Engine: ...
+    def __new__(cls, **config: Unpack[_EngineConfig]) -> Engine: ...
     @property
     def port(self) -> int:
         """The TCP port the engine listens on (the one picked when ``port=0``)."""
@@ -41,9 +64,9 @@ class Engine:
         topic: str,
         data: Any,
         *,
-        event: Optional[str] = None,
-        id: Optional[str] = None,
-        retry: Optional[int] = None,
+        event: str | None = None,
+        id: str | None = None,
+        retry: int | None = None,
     ) -> str:
         """Publishes one event to ``topic`` and returns its id."""
     def stats(self) -> dict[str, int]:
@@ -53,10 +76,10 @@ class Engine:
     def __enter__(self) -> Engine: ...
     def __exit__(
         self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> bool: ...
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
 
 class Error(Exception):
     """Base class of every ssecast error."""

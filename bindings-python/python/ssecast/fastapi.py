@@ -28,21 +28,28 @@ module; install it with ``pip install "ssecast[fastapi]"``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any, AsyncIterator, Callable, Dict
+from typing import TYPE_CHECKING, Annotated, Any, Callable
 
 from fastapi import Depends, FastAPI, Request
 
 from ._ssecast import Engine
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._ssecast import _EngineConfig
 
 __all__ = ["STATE_KEY", "EngineDep", "get_engine", "lifespan"]
 
 STATE_KEY = "ssecast"
 """Name of the engine in ``app.state`` and in the lifespan state."""
 
+
 def lifespan(
-    **config: Any,
-) -> Callable[[FastAPI], AbstractAsyncContextManager[Dict[str, Any]]]:
+    **config: Unpack[_EngineConfig],
+) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]:
     """A FastAPI ``lifespan`` that runs an :class:`~ssecast.Engine` with the app.
 
     Keyword arguments are the engine's configuration keys, as for
@@ -53,7 +60,7 @@ def lifespan(
     """
 
     @asynccontextmanager
-    async def run(app: FastAPI) -> AsyncIterator[Dict[str, Any]]:
+    async def run(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         engine = Engine(**config)
         setattr(app.state, STATE_KEY, engine)
         try:
@@ -68,7 +75,8 @@ def get_engine(request: Request) -> Engine:
     """A FastAPI dependency returning the engine started by :func:`lifespan`."""
     engine = getattr(request.app.state, STATE_KEY, None)
     if not isinstance(engine, Engine):
-        raise RuntimeError(
+        # The app was set up without our lifespan: a setup error, not a bad argument.
+        raise RuntimeError(  # noqa: TRY004
             "no ssecast engine on this app: create it with "
             "FastAPI(lifespan=ssecast.fastapi.lifespan(...))"
         )
