@@ -18,8 +18,8 @@ export const LIFECYCLE_EVENTS = Object.freeze(['open', 'error', 'reset', 'state'
 const LIFECYCLE = new Set(LIFECYCLE_EVENTS);
 /** The engine's signal that the history cannot fill the gap since the id sent. */
 const RESET_EVENT = 'ssecast-reset';
-/** A long-poll answered with nothing sooner than this counts as a failed attempt. */
-const EMPTY_POLL_MIN_MS = 1000;
+/** A long-poll answered with nothing sooner than this is followed by a backoff wait. */
+const EMPTY_POLL_MIN_MS = 200;
 
 /**
  * The settled options of a client (see connect() for their meaning).
@@ -212,6 +212,7 @@ export class Client {
       retry: (ms) => {
         if (current()) this.#backoff.base = ms;
       },
+      id: (id) => current() && this.#moveTo(id),
       end: (failure) => current() && this.#ended(connection, failure),
     };
     connection.handle = this.#open(token, on);
@@ -257,15 +258,19 @@ export class Client {
       this.#listeners.emit('reset', readReset(event.data));
       return;
     }
-    if (event.lastEventId && event.lastEventId !== this.#lastEventId) {
-      this.#lastEventId = event.lastEventId;
-      this.#store.save(event.lastEventId);
-    }
+    this.#moveTo(event.lastEventId);
     if (LIFECYCLE.has(event.type)) return;
     if (event.type !== 'message' && !this.#listeners.has(event.type)) return;
     this.#recent.push(event);
     if (this.#recent.length > this.#settings.bufferSize) this.#recent.shift();
     this.#listeners.emit(event.type, event);
+  }
+
+  /** Resumes from `id` from now on (an empty id changes nothing). */
+  #moveTo(id) {
+    if (!id || id === this.#lastEventId) return;
+    this.#lastEventId = id;
+    this.#store.save(id);
   }
 
   /** The stream stalled before its first byte: switch to long-polling for good. */
@@ -297,14 +302,17 @@ export class Client {
       this.#failed(connection, failure);
       return;
     }
-    if (this.#transport === 'poll') {
+    if (this.#transport === 'poll' && connection.openedAt) {
       // An answer with events, or one the server held for a while, is the
-      // protocol working: ask again at once.
+      // protocol working: ask again at once. An empty answer at once is not
+      // (a server or proxy that does not hold polls): wait, still open.
       if (connection.events > 0 || now - connection.startedAt >= EMPTY_POLL_MIN_MS) {
         this.#backoff.reset();
         this.#connect();
-        return;
+      } else {
+        this.#retryTimer = setTimeout(() => this.#connect(), this.#backoff.next());
       }
+      return;
     }
     this.#retry(0);
   }

@@ -17,6 +17,8 @@ import { report } from './listeners.mjs';
  * @property {() => void} data the first bytes of the body arrived
  * @property {(event: import('./parser.mjs').StreamEvent) => void} event
  * @property {(ms: number) => void} retry the server's `retry` field
+ * @property {(id: string) => void} id the last event id changed without an
+ *   event to carry it (an `id:`-only block, which moves the resume position)
  * @property {(failure: import('./http.mjs').Failure | null) => void} end the
  *   connection is over: null when the body ended, else why it failed
  */
@@ -82,6 +84,10 @@ export function openFetch(url, { headers, credentials, lastEventId }, on) {
           on.data();
         }
         parser.push(value);
+        if (active && parser.lastEventId !== lastEventId) {
+          lastEventId = parser.lastEventId;
+          on.id(lastEventId);
+        }
       }
     } catch (error) {
       if (active) on.end(networkFailure(error));

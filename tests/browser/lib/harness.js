@@ -10,6 +10,7 @@ const { PageServer } = require('./pages');
 const { CuttableProxy } = require('./proxy');
 const { Gateway } = require('./gateway');
 const { BadServer } = require('./bad-servers');
+const { BufferingProxy } = require('./buffering-proxy');
 const { launchChromium, newContext } = require('./browser');
 
 /**
@@ -50,6 +51,11 @@ function resources() {
     badServer: async (kind) => {
       const bad = await BadServer.start(kind);
       return owned(bad, () => bad.close());
+    },
+    /** A proxy in front of `targetPort` that sends each response only once it is complete. */
+    bufferingProxy: async (targetPort) => {
+      const proxy = await BufferingProxy.start(targetPort);
+      return owned(proxy, () => proxy.close());
     },
     /** Headless Chromium. */
     browser: async () => {
