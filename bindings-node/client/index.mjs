@@ -8,7 +8,7 @@ import { Client, LIFECYCLE_EVENTS } from './client.mjs';
 import { resumeKey } from './resume-store.mjs';
 
 export { EventStreamParser } from './parser.mjs';
-export { Client, LIFECYCLE_EVENTS };
+export { LIFECYCLE_EVENTS };
 
 const TRANSPORTS = ['auto', 'eventsource', 'fetch', 'poll'];
 
