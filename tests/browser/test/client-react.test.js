@@ -25,7 +25,7 @@ async function bundleApp() {
     jsx: 'automatic',
     define: { 'process.env.NODE_ENV': '"production"' },
     alias: { 'ssecast/react': path.join(REPO, 'bindings-node/client/react.mjs') },
-    nodePaths: (process.env.NODE_PATH ?? '').split(path.delimiter).filter(Boolean),
+    nodePaths: (process.env.NODE_PATH ?? '').split(path.delimiter).filter(Boolean).map((p) => path.resolve(p)),
     logLevel: 'silent',
   });
   return result.outputFiles[0].text;
