@@ -145,6 +145,23 @@ class Engine {
     return answer.id;
   }
 
+  /**
+   * Publishes `count` events (`event 1`, `event 2`, ...) to `topic`, one every
+   * `paceMs`; `ids` grows as they go out and `done` resolves with all of them.
+   * @returns {{ ids: string[], done: Promise<string[]> }}
+   */
+  publishSeries(topic, count, paceMs = 10) {
+    const ids = [];
+    const done = (async () => {
+      for (let n = 1; n <= count; n++) {
+        ids.push(await this.publish(topic, `event ${n}`));
+        await new Promise((resolve) => setTimeout(resolve, paceMs));
+      }
+      return ids;
+    })();
+    return { ids, done };
+  }
+
   /** Stops the process with SIGTERM and waits for it to exit. */
   async stop() {
     if (this.child.exitCode === null && this.child.signalCode === null) {

@@ -8,6 +8,9 @@ const { after } = require('node:test');
 const { Engine } = require('./engine');
 const { PageServer } = require('./pages');
 const { CuttableProxy } = require('./proxy');
+const { Gateway } = require('./gateway');
+const { BadServer } = require('./bad-servers');
+const { BufferingProxy } = require('./buffering-proxy');
 const { launchChromium, newContext } = require('./browser');
 
 /**
@@ -37,6 +40,21 @@ function resources() {
     /** A cuttable proxy in front of `targetPort`. */
     proxy: async (targetPort) => {
       const proxy = await CuttableProxy.start(targetPort);
+      return owned(proxy, () => proxy.close());
+    },
+    /** A recording HTTP proxy in front of `targetPort` that may answer GETs itself. */
+    gateway: async (targetPort, answer) => {
+      const gateway = await Gateway.start(targetPort, answer);
+      return owned(gateway, () => gateway.close());
+    },
+    /** A misbehaving server of `kind` (see BadServer). */
+    badServer: async (kind) => {
+      const bad = await BadServer.start(kind);
+      return owned(bad, () => bad.close());
+    },
+    /** A proxy in front of `targetPort` that sends each response only once it is complete. */
+    bufferingProxy: async (targetPort) => {
+      const proxy = await BufferingProxy.start(targetPort);
       return owned(proxy, () => proxy.close());
     },
     /** Headless Chromium. */

@@ -12,24 +12,6 @@ const { openClient, waitForEvents, waitForOpens, waitInPage } = require('../lib/
 const TOTAL = 80;
 const CUT_AFTER = [20, 50]; // cut the connection once the page holds this many events
 
-const PACE_MS = 10; // between publishes: the stream is cut while events keep coming
-
-/**
- * Publishes `count` events to `topic`, one every PACE_MS; `ids` grows as they
- * go out and `done` resolves when all are published.
- */
-function publishSeries(engine, topic, count) {
-  const ids = [];
-  const done = (async () => {
-    for (let n = 1; n <= count; n++) {
-      ids.push(await engine.publish(topic, `event ${n}`));
-      await new Promise((resolve) => setTimeout(resolve, PACE_MS));
-    }
-    return ids;
-  })();
-  return { ids, done };
-}
-
 describe('reconnection', () => {
   const res = resources();
   let pages;
@@ -48,7 +30,7 @@ describe('reconnection', () => {
       context,
       pages.clientUrl({ src: `${proxy.origin}/events?topic=flow` }),
     );
-    const publishing = publishSeries(engine, 'flow', TOTAL);
+    const publishing = engine.publishSeries('flow', TOTAL);
     for (const [cut, count] of CUT_AFTER.entries()) {
       await waitForEvents(page, count);
       assert.ok(proxy.cut() >= 1, `cut ${cut + 1} found an open connection`);
