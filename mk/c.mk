@@ -40,6 +40,11 @@ endef
 install: release $(C_NATIVE_LIBS)
 	$(call install-c,$(abspath $(PREFIX)),$(DESTDIR))
 	@echo "installed libssecast $(C_VERSION) under $(PREFIX); build with: cc app.c \$$(pkg-config --cflags --libs ssecast)"
+	@case "$(abspath $(PREFIX))" in \
+	  /usr|/usr/local) echo "run ldconfig (as root) so the dynamic loader finds the new library" ;; \
+	  *) echo "$(PREFIX) is outside the system paths: export PKG_CONFIG_PATH=$(abspath $(PREFIX))/lib/pkgconfig" \
+	       "and link with -Wl,-rpath,$(abspath $(PREFIX))/lib (or run with LD_LIBRARY_PATH=$(abspath $(PREFIX))/lib)" ;; \
+	esac
 
 header:
 	SSECAST_BLESS_HEADER=1 $(CARGO) test --locked -p ssecast-ffi --test header

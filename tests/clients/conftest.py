@@ -3,7 +3,7 @@ client run against the real `ssecast` binary (`make release`)."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, List
+from typing import Callable, Iterator, List, Sequence
 
 import pytest
 
@@ -49,12 +49,13 @@ def proxies() -> Iterator[Callable[[Engine], CuttingProxy]]:
 
 
 @pytest.fixture
-def runs() -> Iterator[Callable[[Client, str, List[str]], Run]]:
-    """Starts client programs on a URL; stops them after the test."""
+def runs() -> Iterator[Callable[..., Run]]:
+    """Starts client programs on a URL (listening for the given event types,
+    `message` by default); stops them after the test."""
     started: List[Run] = []
 
-    def start(client: Client, url: str, event_names: List[str] = ["message"]) -> Run:
-        run = client.start(url, event_names)
+    def start(client: Client, url: str, event_names: Sequence[str] = ("message",)) -> Run:
+        run = client.start(url, list(event_names))
         started.append(run)
         return run
 

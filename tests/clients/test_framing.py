@@ -2,8 +2,9 @@
 over at once, and the frames that carry no event (the opening frame, the
 keep-alives) must never become an event."""
 
-from harness.clients import PROMPT_SECONDS
 import re
+
+from harness.clients import PROMPT_SECONDS
 
 
 def test_a_small_event_is_handed_over_at_once(client, engines, runs):

@@ -29,7 +29,9 @@ from .wire import Expected
 
 HERE = Path(__file__).resolve().parents[1]
 # Where make test-clients installed the npm clients and built the Rust one.
-NODE_MODULES = os.environ.get("CLIENTS_NODE_MODULES", str(HERE.parents[1] / "build" / "clients" / "node" / "node_modules"))
+NODE_MODULES = os.environ.get(
+    "CLIENTS_NODE_MODULES", str(HERE.parents[1] / "build" / "clients" / "node" / "node_modules")
+)
 REQWEST_CLIENT = os.environ.get(
     "REQWEST_EVENTSOURCE_CLIENT",
     str(HERE.parents[1] / "target" / "release" / "reqwest-eventsource-client"),
