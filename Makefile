@@ -1,5 +1,6 @@
 # ssecast — the project's front door.
 #   make demo    the standalone server with its live demo page on http://127.0.0.1:8080
+#                (make demo DEMO_PORT=9000 for another port; the first build takes minutes)
 #   make test    every suite (what CI runs); installs what the tests need
 # Parts add their targets in mk/*.mk.
 
@@ -21,7 +22,7 @@ DEMO_PORT ?= 8080
 .PHONY: help demo release test test-rust lint lint-rust
 
 help:
-	@echo "make demo          run ssecast --demo on http://127.0.0.1:$(DEMO_PORT)"
+	@echo "make demo          run ssecast --demo on http://127.0.0.1:$(DEMO_PORT) (DEMO_PORT=9000 for another port)"
 	@echo "make test          run every test suite (installs what the tests need)"
 	@echo "make lint          formatting, clippy on every crate, ruff + mypy, tsc (part of make test)"
 	@echo "make install       install libssecast, ssecast.h and ssecast.pc under PREFIX=$(PREFIX)"
@@ -34,7 +35,11 @@ help:
 release:
 	$(CARGO) build --release --locked -p ssecast-cli -p ssecast-ffi
 
-demo: release
+# The notice comes first: on a fresh machine the release build takes minutes.
+demo:
+	@test -x $(RELEASE_DIR)/ssecast || echo "make demo: building the release binaries first;" \
+		"on a fresh machine this takes a few minutes"
+	@$(MAKE) --no-print-directory release
 	$(RELEASE_DIR)/ssecast --demo --bind 127.0.0.1 --port $(DEMO_PORT)
 
 # Every crate of the workspace, the bindings and the bench included, in one

@@ -40,6 +40,11 @@ endef
 install: release $(C_NATIVE_LIBS)
 	$(call install-c,$(abspath $(PREFIX)),$(DESTDIR))
 	@echo "installed libssecast $(C_VERSION) under $(PREFIX); build with: cc app.c \$$(pkg-config --cflags --libs ssecast)"
+	@case "$(abspath $(PREFIX))" in \
+	  /usr|/usr/local) echo "run ldconfig (as root) so the dynamic loader finds the new library" ;; \
+	  *) echo "$(PREFIX) is outside the system paths: export PKG_CONFIG_PATH=$(abspath $(PREFIX))/lib/pkgconfig" \
+	       "and link with -Wl,-rpath,$(abspath $(PREFIX))/lib (or run with LD_LIBRARY_PATH=$(abspath $(PREFIX))/lib)" ;; \
+	esac
 
 header:
 	SSECAST_BLESS_HEADER=1 $(CARGO) test --locked -p ssecast-ffi --test header
@@ -68,9 +73,18 @@ test-c: release $(C_NATIVE_LIBS)
 	gcc $(C_CFLAGS) examples/c/ticker.c $$($(C_PKG) --cflags --libs ssecast) \
 		-Wl,-rpath,$(C_TEST_PREFIX)/lib -o $(C_BUILD)/ticker
 	gcc $(C_CFLAGS) tests/c/test_example.c tests/c/sse_reader.c -o $(C_BUILD)/test_example
-	@# The README's complete program must compile as written.
+	@# The complete programs of ffi/README.md and README.md must compile as written.
 	awk '/^```c$$/ { on = 1; next } /^```$$/ { if (on) exit } on' ffi/README.md > $(C_BUILD)/readme_hello.c
 	gcc $(C_CFLAGS) $(C_BUILD)/readme_hello.c $$($(C_PKG) --cflags --libs ssecast) -o $(C_BUILD)/readme_hello
+	awk '/^```c$$/ { on = 1; next } /^```$$/ { if (on) exit } on' README.md > $(C_BUILD)/readme_app.c
+	gcc $(C_CFLAGS) $(C_BUILD)/readme_app.c $$($(C_PKG) --cflags --libs ssecast) \
+		-Wl,-rpath,$(C_TEST_PREFIX)/lib -o $(C_BUILD)/readme_app
+	@echo "== README.md's program: runs on the port PORT names; a bad or busy port fails with exit 1, nothing leaked"
+	PORT=0 $(C_VALGRIND) $(C_BUILD)/readme_app
+	status=0; PORT=http $(C_VALGRIND) $(C_BUILD)/readme_app 2> $(C_BUILD)/readme_app.err || status=$$?; \
+		test $$status -eq 1 && grep -q '^ssecast: port' $(C_BUILD)/readme_app.err
+	status=0; python3 tests/c/with_busy_port.py $(C_VALGRIND) $(C_BUILD)/readme_app 2> $(C_BUILD)/readme_app.err \
+		|| status=$$?; test $$status -eq 1 && grep -q '^ssecast: ' $(C_BUILD)/readme_app.err
 	@echo "== the ticker example"
 	$(C_BUILD)/test_example $(C_BUILD)/ticker
 	@echo "== C suite, linked statically"

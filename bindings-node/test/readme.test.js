@@ -1,6 +1,6 @@
 'use strict';
-// The README's quick start is run as written (only its fixed ports become free
-// ones), so the guide cannot rot.
+// The README's quick start is run as written (with PORT=0 and ENGINE_PORT=0, and
+// a listen call that reports the ports), so the guide cannot rot.
 
 const test = require('node:test');
 const assert = require('node:assert');
@@ -30,12 +30,11 @@ function replaceOnce(text, from, to) {
 }
 
 test('the README quick start runs: an Express POST reaches an SSE stream', async (t) => {
-  let source = quickStart();
-  source = replaceOnce(source, 'port: 8080', 'port: 0');
-  source = replaceOnce(
-    source,
-    'app.listen(3000);',
-    `const server = app.listen(0, '127.0.0.1', () =>
+  // The ports come from PORT and ENGINE_PORT, as the README says; 0 picks free ones.
+  const source = replaceOnce(
+    quickStart(),
+    'app.listen(port);',
+    `const server = app.listen(port, '127.0.0.1', () =>
   console.log(JSON.stringify({ app: server.address().port, engine: engine.port })));
 process.once('SIGTERM', async () => { server.close(); await engine.stop(); });`,
   );
@@ -44,7 +43,10 @@ process.once('SIGTERM', async () => { server.close(); await engine.stop(); });`,
   fs.writeFileSync(file, source);
   t.after(() => fs.rmSync(file, { force: true }));
 
-  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [file], {
+    env: { ...process.env, PORT: '0', ENGINE_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.after(() => child.exitCode === null && child.kill('SIGKILL'));
   const exited = once(child, 'exit');
   const [line] = await withTimeout(once(child.stdout, 'data'), 'the quick start to listen');

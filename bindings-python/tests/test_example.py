@@ -26,7 +26,7 @@ def example() -> Iterator[str]:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    env = dict(os.environ, SSECAST_PORT="0", APP_ORIGIN=url, JOB_STEP_SECONDS="0.01")
+    env = dict(os.environ, ENGINE_PORT="0", APP_ORIGINS=url, JOB_STEP_SECONDS="0.01")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -94,3 +94,42 @@ def test_notifications_and_job_progress_stream_to_the_page_origin(example: str) 
     assert [json.loads(e.data)["percent"] for e in progress] == [20, 40, 60, 80, 100]
     assert all(json.loads(e.data)["job"] == job["job"] for e in progress)
     assert (done.event, json.loads(done.data)) == ("done", {"job": job["job"]})
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (the app binds it next)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_run_as_the_readme_says_allows_both_spellings_of_the_page_origin() -> None:
+    """`PORT=... python examples/fastapi/app.py`: pages of http://127.0.0.1:PORT
+    and http://localhost:PORT may both read the streams; other origins may not."""
+    port = free_port()
+    env = dict(os.environ, PORT=str(port), ENGINE_PORT="0")
+    env.pop("APP_ORIGINS", None)
+    server = subprocess.Popen(
+        [sys.executable, str(EXAMPLE / "app.py")], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(f"{url}/config", lambda: server.poll() is None)
+        config = httpx.get(f"{url}/config", timeout=TIMEOUT).json()
+        origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+        assert config["origins"] == origins
+        for origin in origins:
+            with httpx.stream(
+                "GET", config["events"], headers={"Origin": origin}, timeout=TIMEOUT
+            ) as response:
+                assert response.status_code == 200
+                assert response.headers["access-control-allow-origin"] == origin
+        refused = httpx.get(
+            config["events"], headers={"Origin": "http://localhost:1"}, timeout=TIMEOUT
+        )
+        assert refused.status_code == 403
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=20)
+    assert "Traceback" not in stderr, stderr

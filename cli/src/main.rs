@@ -5,6 +5,7 @@
 
 mod demo;
 mod options;
+mod startup;
 
 use std::process::ExitCode;
 use std::sync::{mpsc, Arc};
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
     };
     let mut config = options.config;
     let demo_token = options.demo.then(|| demo::prepare(&mut config));
+    let startup = startup::Startup::new(&config, options.demo);
     let engine = match Engine::start(config) {
         Ok(engine) => Arc::new(engine),
         Err(e) => {
@@ -37,15 +39,9 @@ fn main() -> ExitCode {
     };
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let ticker = demo_token.map(|_| demo::spawn_ticker(&engine, stop_rx));
-    eprintln!(
-        "ssecast listening on http://{}/ (events at /events){}",
-        engine.local_addr(),
-        if ticker.is_some() {
-            ", demo page at /"
-        } else {
-            ""
-        }
-    );
+    for line in startup.lines(engine.local_addr()) {
+        eprintln!("{line}");
+    }
     wait_for_signal();
     eprintln!("ssecast: stopping");
     drop(stop_tx);

@@ -3,12 +3,13 @@
  * feed, a log tail, anything line-based - to every browser subscribed to
  * http://127.0.0.1:PORT/events?topic=TOPIC.
  *
- * Build and run (after `make install PREFIX=$HOME/.local` at the repository root):
+ * Build and run: see README.md beside this file. In short, after
+ * `make install PREFIX=$HOME/.local` at the repository root:
  *   export PKG_CONFIG_PATH=$HOME/.local/lib/pkgconfig
  *   cc examples/c/ticker.c $(pkg-config --cflags --libs ssecast) -Wl,-rpath,$HOME/.local/lib -o ticker
- *   tail -f /var/log/syslog | ./ticker 8080 logs
- * and watch it:  curl -N 'http://127.0.0.1:8080/events?topic=logs'
- * or in a page:  new EventSource('http://127.0.0.1:8080/events?topic=logs')
+ *   while sleep 1; do date; done | ./ticker 8080 clock
+ * and watch it:  curl -N 'http://127.0.0.1:8080/events?topic=clock'
+ * or in a page:  new EventSource('http://127.0.0.1:8080/events?topic=clock')
  *
  * Usage: ticker [PORT [TOPIC [CORS_ORIGINS]]]   (defaults: 8080 ticker, no CORS;
  * port 0 picks a free port). Stops at the end of input.

@@ -1,13 +1,18 @@
 """Notifications and job progress over Server-Sent Events, streamed by ssecast.
 
-    pip install ./bindings-python fastapi uvicorn
-    uvicorn app:app --app-dir examples/fastapi --port 8000     # then open http://127.0.0.1:8000
+Run it (README.md beside this file says more), from the repository root:
+
+    python3 -m venv .venv && . .venv/bin/activate
+    pip install "./bindings-python[fastapi]" uvicorn
+    python examples/fastapi/app.py        # then open http://127.0.0.1:8000 or http://localhost:8000
 
 FastAPI serves the page and the POST routes and publishes through ssecast; the
-ssecast engine serves the event streams on a port of its own (SSECAST_PORT,
-default 8001) and lets the page's origin (APP_ORIGIN, default
-http://127.0.0.1:8000) connect through CORS. JOB_STEP_SECONDS sets how long each
-step of a demo job takes.
+ssecast engine serves the event streams on a port of its own and lets the
+page's origins connect through CORS. Environment variables: PORT (the app,
+default 8000), ENGINE_PORT (the engine, default 8001), APP_ORIGINS (the page
+origins the engine allows, comma-separated; default both spellings of
+http://127.0.0.1:PORT and http://localhost:PORT), JOB_STEP_SECONDS (how long
+each step of a demo job takes).
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ import ssecast
 import ssecast.fastapi
 from ssecast.fastapi import EngineDep
 
-APP_ORIGIN = os.environ.get("APP_ORIGIN", "http://127.0.0.1:8000")
-ENGINE_PORT = int(os.environ.get("SSECAST_PORT", "8001"))
+PORT = int(os.environ.get("PORT", "8000"))
+APP_ORIGINS = os.environ.get(
+    "APP_ORIGINS", f"http://127.0.0.1:{PORT},http://localhost:{PORT}"
+).split(",")
+ENGINE_PORT = int(os.environ.get("ENGINE_PORT", "8001"))
 JOB_STEPS = 5
 JOB_STEP_SECONDS = float(os.environ.get("JOB_STEP_SECONDS", "0.6"))
 PAGE = Path(__file__).with_name("index.html").read_text(encoding="utf-8")
@@ -36,7 +44,7 @@ app = FastAPI(
     title="ssecast example",
     lifespan=ssecast.fastapi.lifespan(
         port=ENGINE_PORT,
-        cors_origins=[APP_ORIGIN],
+        cors_origins=APP_ORIGINS,
         retry_ms=2000,
     ),
 )
@@ -60,10 +68,11 @@ def page() -> str:
 
 
 @app.get("/config")
-def config(request: Request, engine: EngineDep) -> dict[str, str]:
-    """Where the page finds the event stream: the engine's port on this host."""
+def config(request: Request, engine: EngineDep) -> dict[str, Any]:
+    """Where the page finds the event stream (the engine's port on this host),
+    and the page origins the engine allows, so the page can say why it fails."""
     host = request.url.hostname or "127.0.0.1"
-    return {"events": f"http://{host}:{engine.port}/events"}
+    return {"events": f"http://{host}:{engine.port}/events", "origins": APP_ORIGINS}
 
 
 @app.post("/notifications")
@@ -88,3 +97,9 @@ async def run_job(engine: ssecast.Engine, job: int) -> None:
         await asyncio.sleep(JOB_STEP_SECONDS)
         engine.publish("jobs", {"job": job, "percent": step * 100 // JOB_STEPS}, event="progress")
     engine.publish("jobs", {"job": job}, event="done")
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=PORT)

@@ -28,6 +28,10 @@ describe('the demo page', () => {
     await page.setViewportSize({ width: 1100, height: 760 });
     const pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(error));
+    // No console error and no failed request (a missing /favicon.ico was one).
+    const failures = [];
+    page.on('console', (message) => message.type() === 'error' && failures.push(message.text()));
+    page.on('response', (res) => res.status() >= 400 && failures.push(`${res.status()} ${res.url()}`));
     await page.goto(`${engine.origin}/`);
     await waitInPage(page, () => document.getElementById('status').textContent === 'open');
 
@@ -54,6 +58,16 @@ describe('the demo page', () => {
       return data.some((value, i) => i % 4 === 3 && value > 0);
     }), 'the chart has drawn pixels');
     assert.match(await page.textContent('#rate'), /^\d+$/);
+    // The chart fills its panel's plot area and labels its axes (drawn text, so
+    // the check is that the plot is large and the page ships its icon inline).
+    const box = await page.$eval('#chart', (canvas) => {
+      const plot = canvas.parentElement.getBoundingClientRect();
+      const own = canvas.getBoundingClientRect();
+      return { width: own.width, height: own.height, plotWidth: plot.width, plotHeight: plot.height };
+    });
+    assert.ok(box.height >= 200 && box.height === box.plotHeight && box.width === box.plotWidth,
+      `chart size ${JSON.stringify(box)}`);
+    assert.match(await page.getAttribute('link[rel=icon]', 'href'), /^data:image\/svg\+xml,/);
 
     // The form publishes to the `demo` topic; the page's stream brings it back.
     const text = 'hello from headless chromium ✓ 🚀';
@@ -81,5 +95,6 @@ describe('the demo page', () => {
     await page.screenshot({ path: file, fullPage: true });
     t.diagnostic(`screenshot: ${file}`);
     assert.deepEqual(pageErrors, []);
+    assert.deepEqual(failures, []);
   });
 });
