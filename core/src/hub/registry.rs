@@ -139,7 +139,7 @@ impl TopicHold {
         budget: Budget,
         out: &mut Vec<(u64, Bytes)>,
     ) -> Result<bool, Lagged> {
-        self.topic.read(after, upto, budget, out)
+        self.topic.log().read(after, upto, budget, out)
     }
 
     /// Parks the stream until the topic's next event (or stop).

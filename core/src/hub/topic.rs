@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::log::{Bounds, Budget, Lagged, Log};
+use super::log::{Bounds, Log};
 use super::waiters::{Registration, Waiters};
 
 /// A topic shared by its publishers and the streams that hold it.
@@ -58,18 +58,6 @@ impl Topic {
     /// True when events after `after` were appended.
     pub(crate) fn has_news(&self, after: u64) -> bool {
         self.newest.load(Ordering::Acquire) > after
-    }
-
-    /// Appends to `out` the frames with `after < seq <= upto`, within `budget`
-    /// (see [`Log::read`]).
-    pub(crate) fn read(
-        &self,
-        after: u64,
-        upto: u64,
-        budget: Budget,
-        out: &mut Vec<(u64, Bytes)>,
-    ) -> Result<bool, Lagged> {
-        self.log().read(after, upto, budget, out)
     }
 
     /// Parks a stream until the next event (or stop).
