@@ -181,6 +181,13 @@ impl Server {
     fn sample(&self) -> Option<procstat::Sample> {
         self.pid.and_then(procstat::sample)
     }
+
+    /// CPU time of the in-process engine's threads so far, in nanoseconds.
+    fn engine_cpu_ns(&self) -> Option<u64> {
+        self.engine
+            .as_ref()
+            .map(|_| procstat::threads_cpu_ns("ssecast"))
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -247,6 +254,8 @@ struct Step {
     publish_failed: u64,
     cpu: Option<f64>,
     tool_cpu: Option<f64>,
+    /// CPU time of the in-process engine per delivered event, in nanoseconds.
+    engine_ns_per_event: Option<f64>,
     rss_kib: Option<u64>,
     pass: bool,
 }
@@ -356,19 +365,23 @@ async fn step(
         shared.window_events.set(0);
         shared.measuring.set(true);
         let before = server.sample();
+        let engine_before = server.engine_cpu_ns();
         let tool_before = procstat::sample(std::process::id());
         let from = Instant::now();
         tokio::time::sleep(window).await;
         shared.measuring.set(false);
         let secs = from.elapsed().as_secs_f64();
         let after = server.sample();
+        let engine_ns = engine_before
+            .zip(server.engine_cpu_ns())
+            .map(|(b, a)| a.saturating_sub(b));
         let tool_after = procstat::sample(std::process::id());
         let tool_cpu = tool_before
             .zip(tool_after)
             .map(|(b, a)| procstat::cpu_percent(&b, &a));
-        (secs, before, after, tool_cpu)
+        (secs, before, after, tool_cpu, engine_ns)
     };
-    let (published, (secs, before, after, tool_cpu)) =
+    let (published, (secs, before, after, tool_cpu, engine_ns)) =
         tokio::join!(publisher.run(rate, warmup + window), measure);
     let achieved = published as f64 / started.elapsed().as_secs_f64();
     publisher.settle(Duration::from_secs(5)).await;
@@ -417,7 +430,10 @@ async fn step(
         publish_failed,
         cpu: before
             .zip(after)
-            .map(|(b, a)| procstat::cpu_percent(&b, &a)),
+            .map(|(b, a)| procstat::cpu_percent(&b, &a))
+            .or(engine_ns.map(|ns| ns as f64 / 1e9 / secs * 100.0)),
+        engine_ns_per_event: engine_ns
+            .map(|ns| ns as f64 / shared.window_events.get().max(1) as f64),
         tool_cpu,
         rss_kib: after.map(|a| a.rss_kib),
         pass,
@@ -426,7 +442,7 @@ async fn step(
 
 fn report_step(name: &str, args: &LadderArgs, s: &Step, kind: &str) {
     println!(
-        "RESULT {} {name} {kind} subs={} rate={:.0} achieved={:.0} delivered_per_s={:.0} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2} lost={} lossy_conns={} dups={} closed={} publish_failed={} server_cpu_pct={} tool_cpu_pct={} server_rss_mib={} pass={}",
+        "RESULT {} {name} {kind} subs={} rate={:.0} achieved={:.0} delivered_per_s={:.0} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2} lost={} lossy_conns={} dups={} closed={} publish_failed={} server_cpu_pct={} tool_cpu_pct={} server_rss_mib={} engine_ns_per_event={} pass={}",
         args.scenario,
         args.subs,
         s.rate,
@@ -444,6 +460,8 @@ fn report_step(name: &str, args: &LadderArgs, s: &Step, kind: &str) {
         s.cpu.map_or("-".into(), |c| format!("{c:.0}")),
         s.tool_cpu.map_or("-".into(), |c| format!("{c:.0}")),
         s.rss_kib.map_or("-".into(), |r| format!("{:.1}", r as f64 / 1024.0)),
+        s.engine_ns_per_event
+            .map_or("-".into(), |ns| format!("{ns:.0}")),
         s.pass
     );
 }

@@ -43,6 +43,25 @@ pub fn cpu_percent(from: &Sample, to: &Sample) -> f64 {
     (to.cpu_ticks.saturating_sub(from.cpu_ticks) as f64 / ticks) / secs * 100.0
 }
 
+/// CPU time in nanoseconds of every thread of this process whose name starts
+/// with `prefix` (from `/proc/self/task/*/schedstat`, nanosecond resolution).
+pub fn threads_cpu_ns(prefix: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.trim_end().starts_with(prefix))
+        })
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
 /// Raises the soft open-file limit to the hard limit; returns the new limit.
 pub fn raise_nofile() -> u64 {
     let mut limit = libc::rlimit {
