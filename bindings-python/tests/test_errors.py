@@ -121,7 +121,10 @@ CONFIG_ERRORS = [
     ({"history_size": 0}, "history_size"),
     ({"history_size": True}, "history_size"),
     ({"client_script": "maybe"}, "client_script: expected true or false"),
-    ({"client_script": 1.0}, "client_script: expected an int, str, None or a list of str, got float"),
+    (
+        {"client_script": 1.0},
+        "client_script: expected an int, str, None or a list of str, got float",
+    ),
     (
         {"publish_token": True},
         "publish_token: expected an int, str, None or a list of str, got bool",
