@@ -41,7 +41,7 @@ pub(crate) struct StreamSettings {
 }
 
 /// Where a stream starts, for a long-poll's answer (see [`EventStream::take_start`]).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Start {
     /// Every event after this sequence number is delivered.
     pub(crate) after: u64,
@@ -138,7 +138,10 @@ impl EventStream {
     /// the poll sends the reset signal from [`Start`] itself.
     pub(crate) fn take_start(&mut self) -> Start {
         self.opening = None;
-        self.start.clone()
+        Start {
+            reset: self.start.reset.take(),
+            ..self.start
+        }
     }
 
     /// Moves every frame between the cursors and the published watermark into
