@@ -100,6 +100,16 @@ export interface EngineOptions {
   workerThreads?: number
   /** How long `stop()` waits for streams to flush and close, in milliseconds. */
   shutdownTimeoutMs?: number
+  /**
+   * How long a long-poll (`GET /events?...&transport=poll`) waits for an event
+   * before answering with none, in milliseconds (default 25000, at most 300000).
+   */
+  pollTimeoutMs?: number
+  /**
+   * Serve the browser client (the global `ssecast`) at `GET /ssecast.js`
+   * (default `false`).
+   */
+  clientScript?: boolean
 }
 
 /** Options of `engine.publish`. */

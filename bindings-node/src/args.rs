@@ -137,12 +137,14 @@ pub fn option_entries<'env>(
 }
 
 /// `value` in the string form core's `Config::set` accepts: a string as is, an
-/// integer in decimal, an array of strings joined by commas. Anything else is a
-/// `TypeError` naming `what`.
-pub fn config_value(env: &Env, value: &Unknown, what: &str) -> Result<String> {
+/// integer in decimal, an array of strings joined by commas, and for a `flag`
+/// key a boolean as `true` or `false`. Anything else is a `TypeError` naming
+/// `what`.
+pub fn config_value(env: &Env, value: &Unknown, what: &str, flag: bool) -> Result<String> {
     match value.get_type()? {
         // SAFETY (all casts): the type was just checked.
         ValueType::String => unsafe { value.cast::<String>() },
+        ValueType::Boolean if flag => Ok(unsafe { value.cast::<bool>() }?.to_string()),
         ValueType::Number => {
             let number = unsafe { value.cast::<f64>() }?;
             if number.fract() == 0.0 && number.abs() < 2f64.powi(53) {

@@ -60,6 +60,12 @@ pub struct EngineOptions {
     pub worker_threads: Option<u32>,
     /// How long `stop()` waits for streams to flush and close, in milliseconds.
     pub shutdown_timeout_ms: Option<f64>,
+    /// How long a long-poll (`GET /events?...&transport=poll`) waits for an event
+    /// before answering with none, in milliseconds (default 25000, at most 300000).
+    pub poll_timeout_ms: Option<u32>,
+    /// Serve the browser client (the global `ssecast`) at `GET /ssecast.js`
+    /// (default `false`).
+    pub client_script: Option<bool>,
 }
 
 /// The camelCase option name of a snake_case configuration key.
@@ -92,7 +98,7 @@ pub fn config_from(env: &Env, options: Option<&Unknown>) -> Result<Config> {
         if args::is_absent(&value)? {
             continue;
         }
-        let text = args::config_value(env, &value, &format!("option {name}"))?;
+        let text = args::config_value(env, &value, &format!("option {name}"), key.is_flag())?;
         config.set(key.name, &text).map_err(|e| {
             // Core names the snake_case key; name the option as the caller wrote it.
             let message = match e.message().strip_prefix(key.name) {

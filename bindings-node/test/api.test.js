@@ -89,6 +89,9 @@ test('bad start options reject with a code naming the option', async () => {
     [{ eventsPath: 'no-slash' }, 'ERR_SSECAST_INVALID_CONFIG', /events_path/],
     [{ port: 1.5 }, TYPE, /port/],
     [{ port: true }, TYPE, /port/],
+    [{ publishToken: true }, TYPE, /publishToken/],
+    [{ clientScript: 'yes' }, 'ERR_SSECAST_INVALID_CONFIG', /clientScript/],
+    [{ clientScript: {} }, TYPE, /clientScript/],
     [{ corsOrigins: [1, 2] }, TYPE, /corsOrigins/],
     [{ keepaliveMs: {} }, TYPE, /keepaliveMs/],
     ['port=0', TYPE, /options/],
@@ -101,6 +104,16 @@ test('bad start options reject with a code naming the option', async () => {
       assert.strictEqual(error instanceof TypeError, code === TYPE);
       return true;
     });
+  }
+});
+
+test('a flag takes a boolean: clientScript serves the browser client', async () => {
+  for (const [clientScript, status] of [[true, 200], [false, 404], ['true', 200]]) {
+    const engine = await startEngine({ clientScript });
+    const served = await fetch(`http://127.0.0.1:${engine.port}/ssecast.js`);
+    assert.strictEqual(served.status, status, `clientScript: ${clientScript}`);
+    await served.arrayBuffer();
+    await engine.stop();
   }
 });
 

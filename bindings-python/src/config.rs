@@ -3,9 +3,10 @@
 //! Each keyword is a configuration key; its value is turned into the string form
 //! that [`Config::set`] parses, so the core checks every key and value once for
 //! every language: `int` → decimal, `str` as is, a list or tuple of `str` →
-//! comma-separated (`cors_origins`), `None` → empty (no token, no origins). Any
-//! other type is a `ConfigError` naming the key, `bool` included: no key is a flag,
-//! and `publish_token=True` must not become the token `"True"`.
+//! comma-separated (`cors_origins`), `None` → empty (no token, no origins), `bool`
+//! → `true`/`false` for a flag (`client_script`) only. Any other type is a
+//! `ConfigError` naming the key, `bool` for any other key included:
+//! `publish_token=True` must not become the token `"true"`.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
@@ -28,10 +29,19 @@ pub fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
     let mut config = Config::default();
     for (key, value) in kwargs.into_iter().flat_map(|kwargs| kwargs.iter()) {
         let key: String = key.extract()?;
-        let text = value_text(py, &key, &value)?;
+        let text = if is_flag(&key) && value.is_instance_of::<PyBool>() {
+            value.is_truthy()?.to_string()
+        } else {
+            value_text(py, &key, &value)?
+        };
         config.set(&key, &text).map_err(|e| to_py_err(py, e))?;
     }
     Ok(config)
+}
+
+/// True for a key set with `True` or `False`.
+fn is_flag(key: &str) -> bool {
+    ssecast::KEYS.iter().any(|k| k.name == key && k.is_flag())
 }
 
 fn value_text(py: Python<'_>, key: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {

@@ -4,6 +4,8 @@ and loses nothing that was accepted."""
 from __future__ import annotations
 
 import math
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
@@ -118,6 +120,11 @@ CONFIG_ERRORS = [
     ({"port": 1.5}, "port: expected an int, str, None or a list of str, got float"),
     ({"history_size": 0}, "history_size"),
     ({"history_size": True}, "history_size"),
+    ({"client_script": "maybe"}, "client_script: expected true or false"),
+    (
+        {"client_script": 1.0},
+        "client_script: expected an int, str, None or a list of str, got float",
+    ),
     (
         {"publish_token": True},
         "publish_token: expected an int, str, None or a list of str, got bool",
@@ -153,6 +160,19 @@ def test_config_values_of_every_accepted_type() -> None:
         bind="127.0.0.1",
     ) as configured:
         assert configured.port > 0
+
+
+@pytest.mark.parametrize(("flag", "status"), [(True, 200), (False, 404), ("true", 200)])
+def test_a_flag_takes_a_bool(flag: Any, status: int) -> None:
+    with ssecast.Engine(port=0, client_script=flag) as engine:
+        url = f"http://127.0.0.1:{engine.port}/ssecast.js"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                got = reply.status
+        except urllib.error.HTTPError as refused:
+            got = refused.code
+            refused.close()
+    assert got == status
 
 
 def test_port_in_use_raises_bind_error(engine: ssecast.Engine) -> None:

@@ -53,6 +53,11 @@ pub struct Config {
     pub worker_threads: usize,
     /// How long `stop` waits for streams to flush and close, in milliseconds.
     pub shutdown_timeout_ms: u64,
+    /// How long a long-poll (`GET <events_path>?transport=poll`) waits for an
+    /// event before answering with none, in milliseconds.
+    pub poll_timeout_ms: u64,
+    /// Serve the browser client at `GET /ssecast.js`.
+    pub client_script: bool,
     /// An HTML page served at `GET /` (the CLI's demo page). Rust API only.
     #[serde(skip)]
     pub index_page: Option<Bytes>,
@@ -79,6 +84,8 @@ impl Default for Config {
             send_buffer_bytes: 0,
             worker_threads: 0,
             shutdown_timeout_ms: 5_000,
+            poll_timeout_ms: 25_000,
+            client_script: false,
             index_page: None,
         }
     }
@@ -91,6 +98,18 @@ pub struct KeyInfo {
     pub name: &'static str,
     /// One line saying what it sets.
     pub help: &'static str,
+}
+
+impl KeyInfo {
+    /// True for a flag: a key set with `true` or `false` (also `1` or `0`),
+    /// for which bindings accept their language's booleans. A flag is a key
+    /// whose value reads back as `true` or `false`.
+    pub fn is_flag(&self) -> bool {
+        matches!(
+            Config::default().get(self.name).as_deref(),
+            Some("true" | "false")
+        )
+    }
 }
 
 /// Every configuration key accepted by [`Config::set`], in documentation order.
@@ -167,6 +186,14 @@ pub const KEYS: &[KeyInfo] = &[
         name: "shutdown_timeout_ms",
         help: "how long stop waits for streams to close, in ms",
     },
+    KeyInfo {
+        name: "poll_timeout_ms",
+        help: "how long a long-poll (transport=poll) waits for an event, in ms (at most 300000)",
+    },
+    KeyInfo {
+        name: "client_script",
+        help: "serve the browser client at GET /ssecast.js (true/false)",
+    },
 ];
 
 impl Config {
@@ -205,6 +232,8 @@ impl Config {
             "send_buffer_bytes" => self.send_buffer_bytes = parse(key, v, 0, 1 << 30)? as u32,
             "worker_threads" => self.worker_threads = parse(key, v, 0, 1024)? as usize,
             "shutdown_timeout_ms" => self.shutdown_timeout_ms = parse(key, v, 0, u64::MAX)?,
+            "poll_timeout_ms" => self.poll_timeout_ms = parse(key, v, 0, MAX_POLL_TIMEOUT_MS)?,
+            "client_script" => self.client_script = boolean(key, v)?,
             _ => {
                 return Err(Error::new(
                     ErrorKind::InvalidConfig,
@@ -237,6 +266,8 @@ impl Config {
             "send_buffer_bytes" => self.send_buffer_bytes.to_string(),
             "worker_threads" => self.worker_threads.to_string(),
             "shutdown_timeout_ms" => self.shutdown_timeout_ms.to_string(),
+            "poll_timeout_ms" => self.poll_timeout_ms.to_string(),
+            "client_script" => self.client_script.to_string(),
             _ => return None,
         })
     }
@@ -261,6 +292,11 @@ impl Config {
             if path.as_str() == "/" && self.index_page.is_some() {
                 return bad(format!("{key}: '/' is taken by the index page"));
             }
+            if path.as_str() == CLIENT_SCRIPT_PATH && self.client_script {
+                return bad(format!(
+                    "{key}: {CLIENT_SCRIPT_PATH:?} is taken by the client script (client_script)"
+                ));
+            }
             if let Some((other, _)) = paths[..i].iter().find(|(_, p)| p == path) {
                 return bad(format!("{key} and {other} are both {path:?}"));
             }
@@ -269,6 +305,12 @@ impl Config {
             return bad(
                 "history_size, max_connections and max_event_bytes must be at least 1".into(),
             );
+        }
+        if self.poll_timeout_ms > MAX_POLL_TIMEOUT_MS {
+            return bad(format!(
+                "poll_timeout_ms: {} is more than {MAX_POLL_TIMEOUT_MS}",
+                self.poll_timeout_ms
+            ));
         }
         if self.max_topics_per_connection == 0 {
             return bad("max_topics_per_connection must be at least 1".into());
@@ -296,6 +338,24 @@ impl Config {
         self.bind
             .parse()
             .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+    }
+}
+
+/// The longest a long-poll may wait: five minutes, longer than proxies and
+/// load balancers keep an idle request open.
+const MAX_POLL_TIMEOUT_MS: u64 = 300_000;
+
+/// Where the browser client is served when `client_script` is on.
+pub(crate) const CLIENT_SCRIPT_PATH: &str = "/ssecast.js";
+
+fn boolean(key: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(Error::new(
+            ErrorKind::InvalidConfig,
+            format!("{key}: expected true or false, got {value:?}"),
+        )),
     }
 }
 
@@ -377,6 +437,51 @@ mod tests {
             .unwrap();
         assert_eq!(config.cors_origins.len(), 2);
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn flags_and_poll_timeout() {
+        let flags: Vec<&str> = KEYS
+            .iter()
+            .filter(|k| k.is_flag())
+            .map(|k| k.name)
+            .collect();
+        assert_eq!(flags, ["client_script"]);
+        let mut config = Config::default();
+        for (text, value) in [
+            ("true", true),
+            ("0", false),
+            ("TRUE", true),
+            ("false", false),
+        ] {
+            config.set("client_script", text).unwrap();
+            assert_eq!(config.client_script, value, "{text}");
+        }
+        let err = config.set("client_script", "yes please").unwrap_err();
+        assert!(err.message().contains("client_script"), "{}", err.message());
+        config.set("poll_timeout_ms", "0").unwrap();
+        config.set("poll_timeout_ms", "300000").unwrap();
+        let err = config.set("poll_timeout_ms", "300001").unwrap_err();
+        assert!(
+            err.message().contains("poll_timeout_ms"),
+            "{}",
+            err.message()
+        );
+        config.poll_timeout_ms = u64::MAX;
+        assert!(
+            config.validate().is_err(),
+            "a struct literal is bounded too"
+        );
+    }
+
+    #[test]
+    fn the_client_script_path_is_reserved_when_served() {
+        let mut config = Config::default();
+        config.set("health_path", "/ssecast.js").unwrap();
+        assert!(config.validate().is_ok());
+        config.set("client_script", "true").unwrap();
+        let err = config.validate().unwrap_err();
+        assert!(err.message().contains("health_path"), "{}", err.message());
     }
 
     #[test]

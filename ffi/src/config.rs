@@ -45,9 +45,10 @@ pub extern "C" fn ssecast_config_new() -> *mut ssecast_config {
 /// `history_size`, `history_bytes`, `history_ttl_ms`, `cors_origins`,
 /// `keepalive_ms`, `retry_ms`, `max_connections`, `max_topics_per_connection`,
 /// `max_event_bytes`, `events_path`, `publish_path`, `health_path`,
-/// `send_buffer_bytes`, `worker_threads`, `shutdown_timeout_ms`); lists such as
-/// `cors_origins` are comma-separated; numbers are decimal; an empty
-/// `publish_token` turns HTTP publishing off. `key` and `value` are borrowed for
+/// `send_buffer_bytes`, `worker_threads`, `shutdown_timeout_ms`,
+/// `poll_timeout_ms`, `client_script`); lists such as `cors_origins` are
+/// comma-separated; numbers are decimal; flags such as `client_script` are
+/// `true` or `false`; an empty `publish_token` turns HTTP publishing off. `key` and `value` are borrowed for
 /// the call only.
 ///
 /// Errors: `SSECAST_NULL_PARAMETER` if any argument is NULL;

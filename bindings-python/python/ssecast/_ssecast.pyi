@@ -47,6 +47,8 @@ class _EngineConfig(TypedDict, total=False):
     send_buffer_bytes: int
     worker_threads: int
     shutdown_timeout_ms: int
+    poll_timeout_ms: int
+    client_script: bool
 
 @final
 class Engine:

@@ -5,6 +5,10 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::response::Answer;
 
+/// Response headers a cross-origin page may read beyond the CORS-safelisted
+/// ones.
+const EXPOSED_HEADERS: &str = "Retry-After";
+
 /// What the engine answers to a request's `Origin`.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Cors {
@@ -53,7 +57,9 @@ pub(crate) fn refused() -> Answer {
 }
 
 impl Cors {
-    /// Adds the `Access-Control-*` headers of a simple request's response.
+    /// Adds the `Access-Control-*` headers of a simple request's response,
+    /// exposing to the page the headers a client reads besides the simple ones
+    /// (`Retry-After`, to wait as long as a `503` or `429` asks).
     pub(crate) fn apply(&self, headers: &mut HeaderMap) {
         match self {
             Cors::Listed(origin) => {
@@ -67,8 +73,12 @@ impl Cors {
             Cors::Any => {
                 headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
             }
-            Cors::SameOrigin | Cors::Refused => {}
+            Cors::SameOrigin | Cors::Refused => return,
         }
+        headers.insert(
+            "access-control-expose-headers",
+            HeaderValue::from_static(EXPOSED_HEADERS),
+        );
     }
 
     /// Adds the headers of a preflight response on top of [`Cors::apply`].

@@ -19,6 +19,7 @@ use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::poll;
 use super::response::put_headers;
 use super::shared::Shared;
 use super::stream_request::{self, OpenStream};
@@ -128,6 +129,7 @@ pub(crate) async fn serve(shared: &Shared, mut socket: TcpStream, head: StreamRe
     let chunked = head.chunked;
     drop(head);
     match opened {
+        Ok(open) if open.poll => poll::serve_http1(shared, socket, open).await,
         Ok(open) => stream(socket, open, chunked).await,
         Err(answer) => {
             if socket.write_all(&answer.to_http1()).await.is_ok() {
@@ -143,6 +145,7 @@ async fn stream(mut socket: TcpStream, open: OpenStream, chunked: bool) {
     let OpenStream {
         headers,
         mut stream,
+        ..
     } = open;
     let mut out = BytesMut::with_capacity(256);
     out.put_slice(b"HTTP/1.1 200 OK\r\n");

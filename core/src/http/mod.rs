@@ -7,6 +7,8 @@
 //! - [`routes`]: every other request, served by hyper (HTTP/1 and h2c);
 //! - [`stream_request`]: turns a stream request (URI and headers) into a ready
 //!   stream or an error answer; both the fast path and hyper call it;
+//! - [`poll`]: long-poll answers (`transport=poll`), for both paths;
+//! - [`client_script`]: `GET /ssecast.js`, the browser client;
 //! - [`publish`] and [`publish_form`]: `POST /publish`;
 //! - [`cors`]: the cross-origin decision, taken once per request;
 //! - [`response`]: answers, written by hyper or by the fast path;
@@ -14,8 +16,10 @@
 //! - [`shared`]: what every connection shares (the hub and the configuration).
 
 mod accept;
+mod client_script;
 mod cors;
 mod fast_path;
+mod poll;
 mod prefixed;
 mod publish;
 mod publish_form;

@@ -4,7 +4,9 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
+use super::client_script;
 use super::cors::{self, Cors};
+use super::poll;
 use super::publish::publish;
 use super::response::{Answer, ResponseBody};
 use super::shared::Shared;
@@ -16,6 +18,7 @@ pub(crate) async fn route(shared: &Shared, req: Request<Incoming>) -> Response<R
     let path = req.uri().path();
     if req.method() == Method::GET && path == config.events_path {
         return match stream_request::open(shared, req.uri(), req.headers()) {
+            Ok(open) if open.poll => poll::answer(shared, open).await.into_response(),
             Ok(open) => {
                 let mut response = Response::new(ResponseBody::Stream(open.stream));
                 *response.headers_mut() = open.headers;
@@ -28,7 +31,9 @@ pub(crate) async fn route(shared: &Shared, req: Request<Incoming>) -> Response<R
         "GET, OPTIONS"
     } else if path == config.publish_path {
         "POST, OPTIONS"
-    } else if path == "/" && config.index_page.is_some() {
+    } else if (path == "/" && config.index_page.is_some())
+        || (path == client_script::PATH && config.client_script)
+    {
         "GET"
     } else {
         return Answer::error(
@@ -43,6 +48,7 @@ pub(crate) async fn route(shared: &Shared, req: Request<Incoming>) -> Response<R
         Method::OPTIONS => preflight(&cors),
         Method::GET if path == config.health_path => health(shared),
         Method::GET if path == "/" => page(shared),
+        Method::GET if path == client_script::PATH => client_script::serve(req.headers()),
         Method::POST if path == config.publish_path => publish(shared, req).await,
         _ => Answer::error(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -18,6 +18,8 @@ pub(crate) struct OpenStream {
     pub(crate) headers: HeaderMap,
     /// The stream.
     pub(crate) stream: Box<EventStream>,
+    /// A long-poll (`transport=poll`): answered once by [`super::poll`], not streamed.
+    pub(crate) poll: bool,
 }
 
 /// Checks a stream request and opens its stream, or says why not as an answer.
@@ -67,32 +69,40 @@ fn open_checked(
         )
         .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
     })?;
+    let mut settings = shared.stream_settings();
+    // A long-poll answers with events only; its wait ends with an empty body.
+    settings.keepalive &= !request.poll;
     let stream = EventStream::open(
         hub.clone(),
         slot,
         &request.topics,
         request.last_event_id.as_deref(),
-        shared.stream_settings(),
+        settings,
     );
     Ok(OpenStream {
         headers: stream_headers(),
         stream: Box::new(stream),
+        poll: request.poll,
     })
 }
 
-/// The topics and resume point a stream request asks for.
+/// The topics and resume point a stream request asks for, and how it is served.
 #[derive(Debug, PartialEq, Eq)]
 struct StreamRequest {
     topics: Vec<String>,
     last_event_id: Option<String>,
+    /// `transport=poll`: one complete answer instead of a stream.
+    poll: bool,
 }
 
 impl StreamRequest {
-    /// Reads `topic` (repeated) and `lastEventId` from the query and the
-    /// `Last-Event-ID` header, which wins over the query.
+    /// Reads `topic` (repeated), `lastEventId` and `transport` (`stream`, the
+    /// default, or `poll`) from the query, and the `Last-Event-ID` header,
+    /// which wins over the query.
     fn parse(config: &Config, uri: &Uri, headers: &HeaderMap) -> Result<Self, String> {
         let mut topics: Vec<String> = Vec::new();
         let mut query_id = None;
+        let mut poll = false;
         for (key, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
             match key.as_ref() {
                 "topic" => {
@@ -108,6 +118,13 @@ impl StreamRequest {
                     }
                 }
                 "lastEventId" => query_id = Some(value.into_owned()),
+                "transport" => {
+                    poll = match value.as_ref() {
+                        "stream" => false,
+                        "poll" => true,
+                        other => return Err(format!("transport {other:?} is not stream or poll")),
+                    }
+                }
                 _ => {}
             }
         }
@@ -139,6 +156,7 @@ impl StreamRequest {
         Ok(StreamRequest {
             topics,
             last_event_id,
+            poll,
         })
     }
 }
@@ -167,6 +185,9 @@ mod tests {
             parse("/events?lastEventId=", None).unwrap().last_event_id,
             None
         );
+        assert!(!r.poll);
+        assert!(parse("/events?transport=poll", None).unwrap().poll);
+        assert!(!parse("/events?transport=stream", None).unwrap().poll);
     }
 
     #[test]
@@ -180,5 +201,7 @@ mod tests {
         assert!(parse("/events", Some(&long))
             .unwrap_err()
             .contains("longer"));
+        let bad = parse("/events?transport=websocket", None).unwrap_err();
+        assert!(bad.contains("transport \"websocket\""), "{bad}");
     }
 }

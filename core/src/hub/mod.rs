@@ -142,6 +142,12 @@ impl Hub {
         self.published.load(Ordering::Acquire)
     }
 
+    /// The engine id of sequence number `seq`: resuming from it delivers every
+    /// event after `seq`, whatever topic it was published on.
+    pub(crate) fn id_of(&self, seq: u64) -> String {
+        self.incarnation.id(seq)
+    }
+
     /// Holds `names` and places the cursors: after `last_event_id` when it can
     /// be resumed exactly, else at the live end with a reset reason.
     pub(crate) fn subscribe(&self, names: &[String], last_event_id: Option<&str>) -> Subscription {

@@ -40,6 +40,17 @@ pub(crate) struct StreamSettings {
     pub(crate) keepalive: bool,
 }
 
+/// Where a stream starts, for a long-poll's answer (see [`EventStream::take_start`]).
+#[derive(Debug)]
+pub(crate) struct Start {
+    /// Every event after this sequence number is delivered.
+    pub(crate) after: u64,
+    /// The reset signal, when the client's id could not be resumed exactly.
+    pub(crate) reset: Option<Bytes>,
+    /// The client gave an id to resume from.
+    pub(crate) resumed: bool,
+}
+
 struct Cursor {
     hold: TopicHold,
     /// The sequence number of the last event taken from this topic (or the
@@ -57,6 +68,7 @@ pub(crate) struct EventStream {
     clock: Registration,
     /// Frames that go out before any event (reset signal, retry field).
     opening: Option<Batch>,
+    start: Start,
     keepalive: bool,
     /// The clock's tick count at the last write.
     last_write: u64,
@@ -81,12 +93,15 @@ impl EventStream {
             reset,
         } = hub.subscribe(topics, last_event_id);
         let mut opening = Batch::with_capacity(2);
-        if let Some(reason) = reset {
+        let reset = reset.map(|reason| {
             let data = serde_json::json!({
                 "reason": reason.as_str(),
                 "lastEventId": last_event_id,
             });
-            opening.push(encode_signal(RESET_EVENT, &data.to_string()));
+            encode_signal(RESET_EVENT, &data.to_string())
+        });
+        if let Some(signal) = &reset {
+            opening.push(signal.clone());
         }
         opening.push(if settings.retry_ms > 0 {
             encode_retry(settings.retry_ms)
@@ -107,9 +122,25 @@ impl EventStream {
                 .collect(),
             clock: Registration::NONE,
             opening: Some(opening),
+            start: Start {
+                after,
+                reset,
+                resumed: last_event_id.is_some(),
+            },
             keepalive: settings.keepalive,
             scratch: Vec::new(),
             done: false,
+        }
+    }
+
+    /// Where the stream starts, for a long-poll, which answers with events only:
+    /// the opening frames (reset signal, `: ok` or `retry:`) are dropped, and
+    /// the poll sends the reset signal from [`Start`] itself.
+    pub(crate) fn take_start(&mut self) -> Start {
+        self.opening = None;
+        Start {
+            reset: self.start.reset.take(),
+            ..self.start
         }
     }
 

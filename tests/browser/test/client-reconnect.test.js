@@ -171,13 +171,15 @@ describe('browser client reconnection', () => {
         const WAITS = 6;
         const states = await waitForEntries(page, 'state', 2 * WAITS);
         const announced = states.filter((s) => s.state === 'reconnecting').map((s) => s.delay);
-        const starts = attemptStarts(bad.hits);
+        // EventSource refused by a wrong type is followed by its probe, however
+        // late a loaded machine runs it: attempts are pairs of requests.
+        const perAttempt = transport === 'eventsource' && kind === 'wrong-type' ? 2 : 1;
+        const starts = perAttempt === 2 ? bad.hits.filter((_, i) => i % 2 === 0) : attemptStarts(bad.hits);
         // Up to the attempt the page is making now; the server may not have seen it yet.
         assert.ok(
           starts.length >= WAITS && starts.length <= WAITS + 1,
           `${starts.length} attempts for ${WAITS} waits`,
         );
-        const perAttempt = transport === 'eventsource' && kind === 'wrong-type' ? 2 : 1;
         assert.ok(bad.hits.length <= starts.length * perAttempt, `${bad.hits.length} requests`);
         announced.forEach((delay, i) => {
           assert.ok(delay >= BACKOFF.minDelay && delay <= ceiling(i + 1), `wait ${i + 1}: ${delay} ms`);
