@@ -182,7 +182,8 @@ impl Server {
         self.pid.and_then(procstat::sample)
     }
 
-    /// CPU time of the in-process engine's threads so far, in nanoseconds.
+    /// CPU time of the in-process engine's threads (named `ssecast`; this
+    /// tool's own are `ssecast-bench`) so far, in nanoseconds.
     fn engine_cpu_ns(&self) -> Option<u64> {
         self.engine
             .as_ref()

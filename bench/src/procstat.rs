@@ -43,9 +43,9 @@ pub fn cpu_percent(from: &Sample, to: &Sample) -> f64 {
     (to.cpu_ticks.saturating_sub(from.cpu_ticks) as f64 / ticks) / secs * 100.0
 }
 
-/// CPU time in nanoseconds of every thread of this process whose name starts
-/// with `prefix` (from `/proc/self/task/*/schedstat`, nanosecond resolution).
-pub fn threads_cpu_ns(prefix: &str) -> u64 {
+/// CPU time in nanoseconds of every thread of this process named `name`
+/// (from `/proc/self/task/*/schedstat`, nanosecond resolution).
+pub fn threads_cpu_ns(name: &str) -> u64 {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return 0;
     };
@@ -53,7 +53,7 @@ pub fn threads_cpu_ns(prefix: &str) -> u64 {
         .flatten()
         .filter(|task| {
             std::fs::read_to_string(task.path().join("comm"))
-                .is_ok_and(|name| name.trim_end().starts_with(prefix))
+                .is_ok_and(|comm| comm.trim_end() == name)
         })
         .filter_map(|task| {
             let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
