@@ -58,6 +58,35 @@ pub struct Config {
     pub poll_timeout_ms: u64,
     /// Serve the browser client at `GET /ssecast.js`.
     pub client_script: bool,
+    /// HMAC secret that verifies (and mints) HS256 tokens; setting it or
+    /// `jwt_public_key` turns authorization on.
+    pub jwt_secret: Option<String>,
+    /// Public key that verifies RSA, ECDSA or Ed25519 tokens: PEM text, or
+    /// `@/path/to/key.pem`.
+    pub jwt_public_key: Option<String>,
+    /// Accepted token algorithms; empty: those of the configured keys' defaults.
+    pub jwt_algorithms: Vec<String>,
+    /// Required `iss` of tokens; `None` accepts any.
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` of tokens; `None` refuses tokens that carry one.
+    pub jwt_audience: Option<String>,
+    /// Cookie a subscriber's token may travel in; empty reads no cookie.
+    pub jwt_cookie: String,
+    /// Whether a subscriber's token may travel in the `token` query parameter.
+    pub jwt_query_token: bool,
+    /// Topic patterns anyone may subscribe to when authorization is on.
+    pub public_topics: Vec<String>,
+    /// Most streams one client address (IPv6: one /64) may hold open; 0 is no limit.
+    pub max_connections_per_ip: usize,
+    /// New streams one client address may open per second; 0 is no limit.
+    pub connection_rate_per_ip: u32,
+    /// Streams one client address may open at once before the rate applies;
+    /// 0 is the same as `connection_rate_per_ip`.
+    pub connection_burst_per_ip: u32,
+    /// Addresses or CIDRs of reverse proxies whose forwarding header is believed.
+    pub trusted_proxies: Vec<String>,
+    /// The header trusted proxies name the client in: `x-forwarded-for` or `forwarded`.
+    pub trusted_proxy_header: String,
     /// An HTML page served at `GET /` (the CLI's demo page). Rust API only.
     #[serde(skip)]
     pub index_page: Option<Bytes>,
@@ -86,6 +115,19 @@ impl Default for Config {
             shutdown_timeout_ms: 5_000,
             poll_timeout_ms: 25_000,
             client_script: false,
+            jwt_secret: None,
+            jwt_public_key: None,
+            jwt_algorithms: Vec::new(),
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_cookie: "ssecast_token".into(),
+            jwt_query_token: true,
+            public_topics: Vec::new(),
+            max_connections_per_ip: 0,
+            connection_rate_per_ip: 0,
+            connection_burst_per_ip: 0,
+            trusted_proxies: Vec::new(),
+            trusted_proxy_header: "x-forwarded-for".into(),
             index_page: None,
         }
     }
@@ -194,6 +236,58 @@ pub const KEYS: &[KeyInfo] = &[
         name: "client_script",
         help: "serve the browser client at GET /ssecast.js (true/false)",
     },
+    KeyInfo {
+        name: "jwt_secret",
+        help: "HMAC secret (32+ bytes) verifying and minting tokens; turns authorization on",
+    },
+    KeyInfo {
+        name: "jwt_public_key",
+        help: "RSA, ECDSA or Ed25519 public key (PEM text or @/path/to/key.pem) verifying tokens; turns authorization on",
+    },
+    KeyInfo {
+        name: "jwt_algorithms",
+        help: "comma-separated accepted token algorithms (empty: HS256 and the public key's own)",
+    },
+    KeyInfo {
+        name: "jwt_issuer",
+        help: "required iss claim of tokens (empty: any)",
+    },
+    KeyInfo {
+        name: "jwt_audience",
+        help: "required aud claim of tokens (empty: tokens with an aud are refused)",
+    },
+    KeyInfo {
+        name: "jwt_cookie",
+        help: "cookie a subscriber's token may travel in (empty: none)",
+    },
+    KeyInfo {
+        name: "jwt_query_token",
+        help: "whether a subscriber's token may travel in the token query parameter (true/false)",
+    },
+    KeyInfo {
+        name: "public_topics",
+        help: "comma-separated topic patterns anyone may subscribe to when authorization is on",
+    },
+    KeyInfo {
+        name: "max_connections_per_ip",
+        help: "most streams one client address may hold open (0: no limit)",
+    },
+    KeyInfo {
+        name: "connection_rate_per_ip",
+        help: "new streams one client address may open per second (0: no limit)",
+    },
+    KeyInfo {
+        name: "connection_burst_per_ip",
+        help: "streams one client address may open at once before the rate applies (0: the rate)",
+    },
+    KeyInfo {
+        name: "trusted_proxies",
+        help: "comma-separated proxy addresses or CIDRs whose forwarding header is believed",
+    },
+    KeyInfo {
+        name: "trusted_proxy_header",
+        help: "header trusted proxies name the client in: x-forwarded-for or forwarded",
+    },
 ];
 
 impl Config {
@@ -211,14 +305,7 @@ impl Config {
             "history_size" => self.history_size = parse(key, v, 1, 10_000_000)? as usize,
             "history_bytes" => self.history_bytes = parse(key, v, 1024, 1 << 40)? as usize,
             "history_ttl_ms" => self.history_ttl_ms = parse(key, v, 0, u64::MAX)?,
-            "cors_origins" => {
-                self.cors_origins = v
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|o| !o.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-            }
+            "cors_origins" => self.cors_origins = list(v),
             "keepalive_ms" => self.keepalive_ms = parse(key, v, 0, u64::MAX)?,
             "retry_ms" => self.retry_ms = parse(key, v, 0, u32::MAX as u64)? as u32,
             "max_connections" => self.max_connections = parse(key, v, 1, 100_000_000)? as usize,
@@ -234,6 +321,25 @@ impl Config {
             "shutdown_timeout_ms" => self.shutdown_timeout_ms = parse(key, v, 0, u64::MAX)?,
             "poll_timeout_ms" => self.poll_timeout_ms = parse(key, v, 0, MAX_POLL_TIMEOUT_MS)?,
             "client_script" => self.client_script = boolean(key, v)?,
+            "jwt_secret" => self.jwt_secret = optional(v),
+            "jwt_public_key" => self.jwt_public_key = optional(v),
+            "jwt_algorithms" => self.jwt_algorithms = list(v),
+            "jwt_issuer" => self.jwt_issuer = optional(v),
+            "jwt_audience" => self.jwt_audience = optional(v),
+            "jwt_cookie" => self.jwt_cookie = v.to_owned(),
+            "jwt_query_token" => self.jwt_query_token = boolean(key, v)?,
+            "public_topics" => self.public_topics = list(v),
+            "max_connections_per_ip" => {
+                self.max_connections_per_ip = parse(key, v, 0, 100_000_000)? as usize
+            }
+            "connection_rate_per_ip" => {
+                self.connection_rate_per_ip = parse(key, v, 0, 1_000_000)? as u32
+            }
+            "connection_burst_per_ip" => {
+                self.connection_burst_per_ip = parse(key, v, 0, 1_000_000)? as u32
+            }
+            "trusted_proxies" => self.trusted_proxies = list(v),
+            "trusted_proxy_header" => self.trusted_proxy_header = non_empty(key, v)?,
             _ => {
                 return Err(Error::new(
                     ErrorKind::InvalidConfig,
@@ -268,6 +374,19 @@ impl Config {
             "shutdown_timeout_ms" => self.shutdown_timeout_ms.to_string(),
             "poll_timeout_ms" => self.poll_timeout_ms.to_string(),
             "client_script" => self.client_script.to_string(),
+            "jwt_secret" => self.jwt_secret.clone().unwrap_or_default(),
+            "jwt_public_key" => self.jwt_public_key.clone().unwrap_or_default(),
+            "jwt_algorithms" => self.jwt_algorithms.join(","),
+            "jwt_issuer" => self.jwt_issuer.clone().unwrap_or_default(),
+            "jwt_audience" => self.jwt_audience.clone().unwrap_or_default(),
+            "jwt_cookie" => self.jwt_cookie.clone(),
+            "jwt_query_token" => self.jwt_query_token.to_string(),
+            "public_topics" => self.public_topics.join(","),
+            "max_connections_per_ip" => self.max_connections_per_ip.to_string(),
+            "connection_rate_per_ip" => self.connection_rate_per_ip.to_string(),
+            "connection_burst_per_ip" => self.connection_burst_per_ip.to_string(),
+            "trusted_proxies" => self.trusted_proxies.join(","),
+            "trusted_proxy_header" => self.trusted_proxy_header.clone(),
             _ => return None,
         })
     }
@@ -327,6 +446,7 @@ impl Config {
                 ));
             }
         }
+        crate::auth::AccessControl::from_config(self)?;
         Ok(())
     }
 }
@@ -367,6 +487,21 @@ fn parse(key: &str, value: &str, min: u64, max: u64) -> Result<u64> {
             format!("{key}: expected a whole number from {min} to {max}, got {value:?}"),
         )),
     }
+}
+
+/// A comma-separated list, without empty items.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A value that is absent when empty.
+fn optional(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_owned())
 }
 
 fn non_empty(key: &str, value: &str) -> Result<String> {

@@ -27,6 +27,7 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
 
+mod auth;
 mod config;
 mod encode;
 mod engine;
@@ -37,6 +38,10 @@ mod hub;
 pub mod report;
 mod stream;
 
+pub use auth::{
+    AccessControl, ConnectionSlot, Denial, DenialKind, Grant, RequestParts, TokenMinter,
+    MAX_TOKEN_BYTES, MAX_TRACKED_ADDRESSES, TOKEN_LEEWAY,
+};
 pub use config::{Config, KeyInfo, KEYS};
 pub use encode::encode_event;
 pub use engine::Engine;
