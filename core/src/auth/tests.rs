@@ -739,3 +739,12 @@ fn configuration_errors_name_their_key() {
     config.set("jwt_query_token", "FALSE").unwrap();
     assert!(!config.jwt_query_token);
 }
+
+#[test]
+fn access_control_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<AccessControl>();
+    shared::<TokenMinter>();
+    shared::<ConnectionSlot>();
+    shared::<Denial>();
+}
