@@ -13,7 +13,10 @@ use crate::error::{Error, ErrorKind, Result};
 /// `ssecast_config_set`, the Python and Node keyword options, the CLI flags
 /// (`--history-size`), the `SSECAST_*` environment variables and the TOML file.
 /// [`KEYS`] lists them with their meaning.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Its `Debug` output shows every key but the secrets of [`SECRET_KEYS`], so a
+/// configuration can be logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// TCP port to listen on; 0 picks a free one (read it back with `Engine::port`).
@@ -130,6 +133,29 @@ impl Default for Config {
             trusted_proxy_header: "x-forwarded-for".into(),
             index_page: None,
         }
+    }
+}
+
+/// The keys whose values are secrets: `Debug` shows `"<redacted>"` for them
+/// when set.
+pub const SECRET_KEYS: &[&str] = &["publish_token", "jwt_secret"];
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = f.debug_struct("Config");
+        // Every serialised key, so a new key shows up without being listed here.
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(self) {
+            for (key, value) in &fields {
+                if SECRET_KEYS.contains(&key.as_str()) && !value.is_null() {
+                    out.field(key, &"<redacted>");
+                } else {
+                    out.field(key, &format_args!("{value}"));
+                }
+            }
+        }
+        let page = self.index_page.as_ref().map(Bytes::len);
+        out.field("index_page", &format_args!("{page:?} bytes"))
+            .finish()
     }
 }
 
@@ -617,6 +643,41 @@ mod tests {
         config.set("client_script", "true").unwrap();
         let err = config.validate().unwrap_err();
         assert!(err.message().contains("health_path"), "{}", err.message());
+    }
+
+    #[test]
+    fn debug_shows_every_key_but_no_secret() {
+        let mut config = Config::default();
+        config.set("publish_token", "pub-s3cret").unwrap();
+        config
+            .set("jwt_secret", "jwt-s3cret-0123456789abcdef0123456789")
+            .unwrap();
+        config.set("cors_origins", "https://a.example").unwrap();
+        let text = format!("{config:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("publish_token: \"<redacted>\""), "{text}");
+        assert!(text.contains("jwt_secret: \"<redacted>\""), "{text}");
+        assert!(
+            text.contains("cors_origins: [\"https://a.example\"]"),
+            "{text}"
+        );
+        for key in KEYS {
+            assert!(
+                text.contains(&format!("{}: ", key.name)),
+                "{text} lacks {}",
+                key.name
+            );
+        }
+        for secret in SECRET_KEYS {
+            assert!(
+                KEYS.iter().any(|k| k.name == *secret),
+                "{secret} is not a key"
+            );
+        }
+        let unset = format!("{:?}", Config::default());
+        assert!(unset.contains("publish_token: null"), "{unset}");
+        let alternate = format!("{config:#?}");
+        assert!(!alternate.contains("s3cret"), "{alternate}");
     }
 
     #[test]

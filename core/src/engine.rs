@@ -8,6 +8,7 @@ use tokio::net::TcpSocket;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
 
+use crate::auth::{AccessControl, TokenMinter};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::Event;
@@ -23,6 +24,8 @@ use crate::report::Stats;
 pub struct Engine {
     hub: Arc<Hub>,
     addr: SocketAddr,
+    /// Signs tokens when `jwt_secret` is set.
+    minter: Option<TokenMinter>,
     running: Mutex<Option<Running>>,
 }
 
@@ -67,23 +70,36 @@ impl Engine {
         let grace = Duration::from_millis(config.shutdown_timeout_ms);
         let keepalive = Duration::from_millis(config.keepalive_ms);
         let history_ttl = config.history_ttl_ms;
+        let access = AccessControl::from_config(&config)?;
+        // Streams notice their token's expiry on the clock's ticks.
+        let clock = match keepalive.is_zero() {
+            false => Some(keepalive),
+            true => access.tokens_enabled().then_some(EXPIRY_CLOCK),
+        };
+        let minter = config
+            .jwt_secret
+            .is_some()
+            .then(|| TokenMinter::from_config(&config))
+            .transpose()?;
         let shared = Arc::new(Shared {
             hub: hub.clone(),
             config,
+            access,
         });
         runtime.spawn(async move {
             serve(listener, shared, shutdown_rx).await;
             let _ = done_tx.send(());
         });
         runtime.spawn(hub.clone().run_waker());
-        if !keepalive.is_zero() {
-            runtime.spawn(hub.clone().run_clock(keepalive));
+        if let Some(interval) = clock {
+            runtime.spawn(hub.clone().run_clock(interval));
         }
         runtime.spawn(sweep(hub.clone(), history_ttl));
         tracing::info!("ssecast listening on {addr}");
         Ok(Engine {
             hub,
             addr,
+            minter,
             running: Mutex::new(Some(Running {
                 runtime,
                 shutdown,
@@ -108,6 +124,45 @@ impl Engine {
     /// name, id or payload, and with [`ErrorKind::Stopped`] after [`Engine::stop`].
     pub fn publish(&self, topic: &str, event: &Event<'_>) -> Result<String> {
         self.hub.publish(topic, event)
+    }
+
+    /// A token that lets its holder stream the topics matched by `topics` for
+    /// `ttl`, signed with `jwt_secret`: the host app authenticates its user its
+    /// own way, then hands this to the page, which streams with it (the `token`
+    /// query parameter, the `jwt_cookie` cookie or `Authorization: Bearer`).
+    ///
+    /// `topics` are patterns: exact names, `*` for one segment, a trailing `**`,
+    /// and `{sub}` for `subject` (`user/{sub}/notifications`). `subject`
+    /// becomes the token's `sub` claim.
+    ///
+    /// Errors: [`ErrorKind::InvalidConfig`] without `jwt_secret`;
+    /// [`ErrorKind::InvalidTopic`] for no pattern, a malformed one, or `{sub}`
+    /// without a subject; [`ErrorKind::InvalidData`] for a `ttl` under one
+    /// second or an unusable subject (empty, over 1024 bytes, control
+    /// characters; with `{sub}`, `/`, `*`, braces, `.` or `..`).
+    pub fn subscriber_token<T: AsRef<str>>(
+        &self,
+        topics: &[T],
+        ttl: Duration,
+        subject: Option<&str>,
+    ) -> Result<String> {
+        self.minter()?.subscriber_token(topics, ttl, subject)
+    }
+
+    /// A token that lets its holder publish over HTTP (`POST /publish`) on the
+    /// topics matched by `topics` for `ttl`, signed with `jwt_secret`. Errors as
+    /// [`Engine::subscriber_token`] (there is no subject, so no `{sub}`).
+    pub fn publisher_token<T: AsRef<str>>(&self, topics: &[T], ttl: Duration) -> Result<String> {
+        self.minter()?.publisher_token(topics, ttl)
+    }
+
+    fn minter(&self) -> Result<&TokenMinter> {
+        self.minter.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidConfig,
+                "minting tokens needs jwt_secret in the engine's configuration",
+            )
+        })
     }
 
     /// The engine's counters now.
@@ -161,6 +216,10 @@ impl std::fmt::Debug for Engine {
             .finish()
     }
 }
+
+/// The clock's period when keep-alives are off but tokens expire: an idle
+/// stream ends within a quarter of it after its token expires.
+const EXPIRY_CLOCK: Duration = Duration::from_secs(16);
 
 /// Binds and listens; accepted sockets inherit the send buffer size.
 fn bind(addr: SocketAddr, send_buffer: u32) -> Result<tokio::net::TcpListener> {

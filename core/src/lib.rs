@@ -39,10 +39,10 @@ pub mod report;
 mod stream;
 
 pub use auth::{
-    AccessControl, ConnectionSlot, Denial, DenialKind, Grant, RequestParts, TokenMinter,
-    MAX_TOKEN_BYTES, MAX_TRACKED_ADDRESSES, TOKEN_LEEWAY,
+    ttl_from_secs_f64, AccessControl, ConnectionSlot, Denial, DenialKind, Grant, Publisher,
+    RequestParts, TokenMinter, MAX_TOKEN_BYTES, MAX_TRACKED_ADDRESSES, TOKEN_LEEWAY,
 };
-pub use config::{Config, KeyInfo, KEYS};
+pub use config::{Config, KeyInfo, KEYS, SECRET_KEYS};
 pub use encode::encode_event;
 pub use engine::Engine;
 pub use error::{Error, ErrorKind, Result};

@@ -9,12 +9,13 @@ use super::authorize::Authorizer;
 use super::client_address::{ForwardedHeader, TrustedProxies};
 use super::extract::RequestParts;
 use super::limits::{ConnectionSlot, IpLimits};
-use super::outcome::{Denial, DenialKind, Grant};
+use super::outcome::{Denial, Grant};
+use super::publisher::{self, Publisher};
 use crate::config::Config;
 use crate::error::Result;
 
 /// Access control for event streams and HTTP publishing: per-address limits,
-/// then token authorization.
+/// then token authorization; the publisher's credential.
 ///
 /// For `GET /events`, in this order (the cheap refusals first):
 ///
@@ -35,6 +36,7 @@ use crate::error::Result;
 /// A [`Denial`] becomes the response: its status, its headers
 /// ([`Denial::apply_headers`]) and `{"error": message, "code": code}`.
 pub struct AccessControl {
+    publish_token: Option<String>,
     tokens: Option<Authorizer>,
     proxies: TrustedProxies,
     limits: IpLimits,
@@ -47,6 +49,7 @@ impl AccessControl {
     pub fn from_config(config: &Config) -> Result<AccessControl> {
         let header = ForwardedHeader::parse(&config.trusted_proxy_header)?;
         Ok(AccessControl {
+            publish_token: config.publish_token.clone(),
             tokens: Authorizer::from_config(config)?,
             proxies: TrustedProxies::new(&config.trusted_proxies, header)?,
             limits: IpLimits::from_config(config),
@@ -82,16 +85,12 @@ impl AccessControl {
         }
     }
 
-    /// Decides whether the `Authorization: Bearer` token of `headers` may
-    /// publish on `topic`; for a bearer that is not the static
-    /// `publish_token`. With authorization off: `403 PUBLISH_DISABLED`.
-    pub fn authorize_publish(&self, headers: &HeaderMap, topic: &str) -> Result<Grant, Denial> {
-        match &self.tokens {
-            Some(tokens) => tokens.authorize_publish(headers, topic),
-            None => Err(Denial::new(
-                DenialKind::PublishDisabled,
-                "publishing over HTTP is off: configure publish_token, jwt_secret or jwt_public_key",
-            )),
-        }
+    /// Checks the `Authorization: Bearer` of a publish request: the static
+    /// `publish_token` (every topic), else, with authorization on, a token
+    /// (its `publish` grants, checked per topic with
+    /// [`Publisher::authorize`]). `401` for a missing or bad bearer;
+    /// `403 PUBLISH_DISABLED` when neither `publish_token` nor a key is set.
+    pub fn authenticate_publisher(&self, headers: &HeaderMap) -> Result<Publisher, Denial> {
+        publisher::authenticate(headers, self.publish_token.as_deref(), self.tokens.as_ref())
     }
 }

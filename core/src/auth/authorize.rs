@@ -4,16 +4,10 @@
 //! public topics only is granted without looking at any token, so a stale
 //! cookie never breaks a public page. Any other topic needs a token that
 //! verifies and whose `subscribe` grants cover it; the answer names the first
-//! topic that is not covered.
-//!
-//! Publishing reads the token from `Authorization: Bearer` only: a cookie
-//! would let any page the user visits publish in their name (CSRF), and a
-//! query string ends up in access logs.
-
-use http::HeaderMap;
+//! topic that is not covered. Publishers are checked in `publisher`.
 
 use super::claims::TokenGrants;
-use super::extract::{bearer, RequestParts, TokenPlaces};
+use super::extract::{RequestParts, TokenPlaces};
 use super::keys::KeySet;
 use super::outcome::{Denial, DenialKind, Grant};
 use super::pattern::TopicPattern;
@@ -94,27 +88,8 @@ impl Authorizer {
         Ok(grant(grants))
     }
 
-    /// Grants publishing on `topic` to an `Authorization: Bearer` token whose
-    /// `publish` grants cover it.
-    pub(crate) fn authorize_publish(
-        &self,
-        headers: &HeaderMap,
-        topic: &str,
-    ) -> Result<Grant, Denial> {
-        let token = bearer(headers).ok_or_else(|| {
-            Denial::new(
-                DenialKind::TokenMissing,
-                "publishing needs Authorization: Bearer <token>",
-            )
-        })?;
-        let grants = self.verify(token)?;
-        if !grants.may_publish(topic) {
-            return Err(forbidden(topic, "publish"));
-        }
-        Ok(grant(grants))
-    }
-
-    fn verify(&self, token: &str) -> Result<TokenGrants, Denial> {
+    /// Verifies `token`: its grants, or a `401` denial saying what was wrong.
+    pub(crate) fn verify(&self, token: &str) -> Result<TokenGrants, Denial> {
         self.verifier.verify(token).map_err(|e| {
             let kind = match e {
                 TokenError::Expired => DenialKind::TokenExpired,
@@ -144,7 +119,8 @@ fn grant(grants: TokenGrants) -> Grant {
     }
 }
 
-fn forbidden(topic: &str, action: &str) -> Denial {
+/// `403 TOPIC_FORBIDDEN` naming `topic` and the `action` not granted on it.
+pub(crate) fn forbidden(topic: &str, action: &str) -> Denial {
     Denial::new(
         DenialKind::TopicForbidden,
         format!("the token does not grant {action} on topic {topic:?}"),

@@ -19,8 +19,9 @@ use super::pattern::TopicPattern;
 pub(crate) struct Claims {
     #[serde(default)]
     sub: Option<String>,
+    /// Seconds since 1970; JWT allows a fraction.
     #[serde(default)]
-    exp: Option<u64>,
+    exp: Option<f64>,
     #[serde(default)]
     ssecast: Option<GrantClaim>,
     #[serde(default)]
@@ -57,9 +58,10 @@ impl TokenGrants {
             publish.extend(patterns(claim.publish, mercure));
         }
         // An `exp` past what SystemTime holds is as good as none.
-        let expires_at = claims
-            .exp
-            .and_then(|exp| UNIX_EPOCH.checked_add(Duration::from_secs(exp).checked_add(leeway)?));
+        let expires_at = claims.exp.and_then(|exp| {
+            let exp = Duration::try_from_secs_f64(exp).ok()?;
+            UNIX_EPOCH.checked_add(exp.checked_add(leeway)?)
+        });
         TokenGrants {
             subject: claims.sub,
             expires_at,
@@ -128,6 +130,11 @@ mod tests {
     fn expiry_includes_the_leeway_and_survives_huge_values() {
         let g = grants(serde_json::json!({"exp": 100}));
         assert_eq!(g.expires_at, Some(UNIX_EPOCH + Duration::from_secs(130)));
+        let g = grants(serde_json::json!({"exp": 100.5}));
+        assert_eq!(
+            g.expires_at,
+            Some(UNIX_EPOCH + Duration::from_millis(130_500))
+        );
         let g = grants(serde_json::json!({"exp": u64::MAX}));
         assert_eq!(g.expires_at, None);
         assert!(grants(serde_json::json!({})).expires_at.is_none());

@@ -130,6 +130,18 @@ impl TokenMinter {
     }
 }
 
+/// A token lifetime given in seconds, as Python and Node take it: a finite,
+/// non-negative number ([`ErrorKind::InvalidData`] otherwise). Minting then
+/// asks for at least one second.
+pub fn ttl_from_secs_f64(secs: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(secs).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("ttl must be a finite number of seconds, at least 1, got {secs}"),
+        )
+    })
+}
+
 /// Checks `topics` as patterns and `subject` against them.
 fn patterns<T: AsRef<str>>(topics: &[T], subject: Option<&str>) -> Result<Vec<String>> {
     if let Some(sub) = subject {

@@ -9,6 +9,7 @@
 //! - `keys`, `verify`: keys, algorithm allowlist, signature and claims.
 //! - `claims`, `pattern`: the grants of a token and the topic patterns.
 //! - `authorize`: public topics and grants against the topics asked for.
+//! - `publisher`: the static `publish_token` or a token with publish grants.
 //! - `client_address`, `limits`: the client's address behind trusted
 //!   proxies, and the per-address limits.
 //! - `mint`: engine-minted tokens.
@@ -24,6 +25,7 @@ mod limits;
 mod mint;
 mod outcome;
 mod pattern;
+mod publisher;
 mod verify;
 
 #[cfg(test)]
@@ -32,6 +34,7 @@ mod tests;
 pub use access::AccessControl;
 pub use extract::RequestParts;
 pub use limits::{ConnectionSlot, MAX_TRACKED_ADDRESSES};
-pub use mint::TokenMinter;
+pub use mint::{ttl_from_secs_f64, TokenMinter};
 pub use outcome::{Denial, DenialKind, Grant};
+pub use publisher::Publisher;
 pub use verify::{LEEWAY as TOKEN_LEEWAY, MAX_TOKEN_BYTES};

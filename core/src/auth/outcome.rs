@@ -23,7 +23,8 @@ impl Grant {
 
     /// When the token that gave this grant stops being accepted (its `exp` plus
     /// the leeway): a stream opened with it ends then, after what was published
-    /// before. `None`: no end (anonymous, public topics only).
+    /// before. `None`: no end (anonymous, public topics only, or a token without
+    /// `exp`).
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.expires_at
     }
@@ -131,19 +132,20 @@ impl Denial {
         self.retry_after_secs
     }
 
-    /// Adds the headers this answer needs: `WWW-Authenticate` (RFC 6750: no
-    /// error code when no token was presented, `invalid_token` with a
-    /// description for a bad one, `insufficient_scope` for a topic outside the
-    /// grants) and `Retry-After` for `429`.
+    /// Adds the headers this answer needs: `WWW-Authenticate` (RFC 6750:
+    /// `invalid_token` with a description for a missing or bad token, so a
+    /// client tells every `401` apart by the one error code;
+    /// `insufficient_scope` for a topic outside the grants) and `Retry-After`
+    /// for `429`.
     pub fn apply_headers(&self, headers: &mut HeaderMap) {
         let challenge = match self.kind {
-            DenialKind::TokenMissing => Some("Bearer realm=\"ssecast\"".to_owned()),
-            DenialKind::TokenInvalid | DenialKind::TokenExpired | DenialKind::TokenTooLarge => {
-                Some(format!(
-                    "Bearer realm=\"ssecast\", error=\"invalid_token\", error_description=\"{}\"",
-                    quotable(&self.message)
-                ))
-            }
+            DenialKind::TokenMissing
+            | DenialKind::TokenInvalid
+            | DenialKind::TokenExpired
+            | DenialKind::TokenTooLarge => Some(format!(
+                "Bearer realm=\"ssecast\", error=\"invalid_token\", error_description=\"{}\"",
+                quotable(&self.message)
+            )),
             DenialKind::TopicForbidden => {
                 Some("Bearer realm=\"ssecast\", error=\"insufficient_scope\"".to_owned())
             }
@@ -188,10 +190,14 @@ mod tests {
     }
 
     #[test]
-    fn missing_token_gets_a_bare_challenge() {
+    fn missing_token_is_an_invalid_token_too() {
         let d = Denial::new(DenialKind::TokenMissing, "topic \"a\" needs a token");
         assert_eq!(d.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(headers(&d)[WWW_AUTHENTICATE], "Bearer realm=\"ssecast\"");
+        assert_eq!(
+            headers(&d)[WWW_AUTHENTICATE],
+            "Bearer realm=\"ssecast\", error=\"invalid_token\", \
+             error_description=\"topic 'a' needs a token\""
+        );
     }
 
     #[test]

@@ -85,6 +85,12 @@ fn denied(result: Result<Grant, Denial>) -> Denial {
     }
 }
 
+fn may_publish(access: &AccessControl, token: &str, topic: &str) -> Result<(), Denial> {
+    access
+        .authenticate_publisher(&bearer(token))?
+        .authorize(topic)
+}
+
 fn far_expiry() -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_secs(FAR) + TOKEN_LEEWAY)
 }
@@ -96,7 +102,7 @@ fn authorization_is_off_by_default() {
     let grant = subscribe(&access, &HeaderMap::new(), &["user/43/notifications"]).unwrap();
     assert_eq!(grant, Grant::default());
     let denial = access
-        .authorize_publish(&HeaderMap::new(), "a")
+        .authenticate_publisher(&bearer("anything"))
         .unwrap_err();
     assert_eq!(
         (denial.status(), denial.code()),
@@ -181,7 +187,6 @@ fn bad_tokens_get_401_with_a_reason() {
         ("hs256_expired", "TOKEN_EXPIRED", "expired"),
         ("rs256_expired", "TOKEN_INVALID", "algorithm"),
         ("hs256_not_yet_valid", "TOKEN_INVALID", "not valid yet"),
-        ("hs256_no_exp", "TOKEN_INVALID", "no exp"),
         ("hs256_iss_aud", "TOKEN_INVALID", "audience"),
         ("grants_not_list", "TOKEN_INVALID", "lists of strings"),
         ("grants_numbers", "TOKEN_INVALID", "lists of strings"),
@@ -299,7 +304,14 @@ fn issuer_and_audience_are_checked_when_configured() {
 }
 
 #[test]
-fn missing_tokens_get_a_bare_challenge_naming_the_places() {
+fn tokens_without_exp_are_accepted_and_never_expire() {
+    let access = hmac_access(&[]);
+    let grant = subscribe_with(&access, &token("hs256_no_exp"), &["news/x"]).unwrap();
+    assert_eq!(grant.expires_at(), None);
+}
+
+#[test]
+fn missing_tokens_get_an_invalid_token_challenge_naming_the_places() {
     let access = hmac_access(&[]);
     let d = denied(subscribe(&access, &HeaderMap::new(), &["news/x"]));
     assert_eq!(
@@ -309,7 +321,11 @@ fn missing_tokens_get_a_bare_challenge_naming_the_places() {
     assert!(d.message().contains("news/x") && d.message().contains("ssecast_token cookie"));
     let mut headers = HeaderMap::new();
     d.apply_headers(&mut headers);
-    assert_eq!(headers[WWW_AUTHENTICATE], "Bearer realm=\"ssecast\"");
+    let challenge = headers[WWW_AUTHENTICATE].to_str().unwrap();
+    assert!(
+        challenge.starts_with("Bearer realm=\"ssecast\", error=\"invalid_token\", error_description=\"topic 'news/x' needs a token"),
+        "{challenge}"
+    );
 }
 
 #[test]
@@ -484,7 +500,7 @@ fn deep_and_everything_grants() {
     }
     let all = token("everything");
     assert!(subscribe_with(&access, &all, &["a", "b/c/d"]).is_ok());
-    assert!(access.authorize_publish(&bearer(&all), "any/topic").is_ok());
+    assert!(may_publish(&access, &all, "any/topic").is_ok());
 }
 
 #[test]
@@ -493,8 +509,9 @@ fn mercure_tokens_work_unchanged() {
     let t = token("mercure");
     assert!(subscribe_with(&access, &t, &["books/1", "feed"]).is_ok());
     assert!(subscribe_with(&access, &t, &["books"]).is_err());
-    assert!(access.authorize_publish(&bearer(&t), "books/1").is_ok());
-    assert!(access.authorize_publish(&bearer(&t), "books/2").is_err());
+    let publisher = access.authenticate_publisher(&bearer(&t)).unwrap();
+    assert!(publisher.authorize("books/1").is_ok());
+    assert!(publisher.authorize("books/2").is_err());
     assert!(subscribe_with(&access, &token("mercure_star"), &["a/b/c"]).is_ok());
     let both = token("both_claims");
     assert!(subscribe_with(&access, &both, &["a", "b"]).is_ok());
@@ -507,11 +524,9 @@ fn mercure_tokens_work_unchanged() {
 fn publishing_needs_a_bearer_with_publish_grants() {
     let access = hmac_access(&[]);
     let t = token("hs256");
-    let grant = access
-        .authorize_publish(&bearer(&t), "chat/room/1")
-        .unwrap();
-    assert_eq!(grant.subject(), Some("42"));
-    let d = access.authorize_publish(&bearer(&t), "news/x").unwrap_err();
+    let publisher = access.authenticate_publisher(&bearer(&t)).unwrap();
+    assert!(publisher.authorize("chat/room/1").is_ok());
+    let d = publisher.authorize("news/x").unwrap_err();
     assert_eq!(
         (d.status(), d.code()),
         (StatusCode::FORBIDDEN, "TOPIC_FORBIDDEN")
@@ -527,17 +542,70 @@ fn publishing_needs_a_bearer_with_publish_grants() {
         COOKIE,
         HeaderValue::from_str(&format!("ssecast_token={t}")).unwrap(),
     );
-    let d = access
-        .authorize_publish(&cookie, "chat/room/1")
-        .unwrap_err();
+    let d = access.authenticate_publisher(&cookie).unwrap_err();
     assert_eq!(
         (d.status(), d.code()),
         (StatusCode::UNAUTHORIZED, "TOKEN_MISSING")
     );
     let d = access
-        .authorize_publish(&bearer(&token("hs256_expired")), "chat/x")
+        .authenticate_publisher(&bearer(&token("hs256_expired")))
         .unwrap_err();
     assert_eq!(d.code(), "TOKEN_EXPIRED");
+    // A subscribe-only token publishes nowhere.
+    let reader = minter(&[])
+        .subscriber_token(&["chat/**"], Duration::from_secs(60), None)
+        .unwrap();
+    let publisher = access.authenticate_publisher(&bearer(&reader)).unwrap();
+    assert_eq!(
+        publisher.authorize("chat/room/1").unwrap_err().code(),
+        "TOPIC_FORBIDDEN"
+    );
+}
+
+#[test]
+fn the_static_publish_token_publishes_everywhere_beside_tokens() {
+    let secret = fixtures().secret;
+    let both = control(&[("publish_token", "static-t0ken"), ("jwt_secret", &secret)]);
+    let publisher = both
+        .authenticate_publisher(&bearer("static-t0ken"))
+        .unwrap();
+    assert!(publisher.authorize("any/topic/at/all").is_ok());
+    let publisher = both
+        .authenticate_publisher(&bearer(&token("hs256")))
+        .unwrap();
+    assert!(publisher.authorize("chat/room/1").is_ok());
+    assert!(publisher.authorize("any/topic").is_err());
+    let d = both
+        .authenticate_publisher(&bearer("static-t0keN"))
+        .unwrap_err();
+    assert_eq!(
+        (d.status(), d.code()),
+        (StatusCode::UNAUTHORIZED, "TOKEN_INVALID"),
+        "a near miss is checked as a JWT"
+    );
+
+    let only_static = control(&[("publish_token", "static-t0ken")]);
+    assert!(only_static
+        .authenticate_publisher(&bearer("static-t0ken"))
+        .is_ok());
+    let d = only_static
+        .authenticate_publisher(&bearer(&token("hs256")))
+        .unwrap_err();
+    assert_eq!(
+        (d.status(), d.code()),
+        (StatusCode::UNAUTHORIZED, "TOKEN_INVALID"),
+        "no key, no JWT"
+    );
+    let d = only_static
+        .authenticate_publisher(&HeaderMap::new())
+        .unwrap_err();
+    assert_eq!(d.code(), "TOKEN_MISSING");
+    let mut headers = HeaderMap::new();
+    d.apply_headers(&mut headers);
+    assert!(headers[WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .contains("error=\"invalid_token\""));
 }
 
 fn minter(extra: &[(&str, &str)]) -> TokenMinter {
@@ -578,15 +646,15 @@ fn minted_tokens_round_trip_through_the_verifier() {
     );
     assert!(denied(subscribe_with(&access, &t, &["user/u-2/inbox"])).code() == "TOPIC_FORBIDDEN");
     assert!(
-        access.authorize_publish(&bearer(&t), "news").is_err(),
+        may_publish(&access, &t, "news").is_err(),
         "no publish grant"
     );
 
     let p = minter
         .publisher_token(&["chat/*"], Duration::from_secs(60))
         .unwrap();
-    assert!(access.authorize_publish(&bearer(&p), "chat/1").is_ok());
-    assert!(access.authorize_publish(&bearer(&p), "chat/1/2").is_err());
+    assert!(may_publish(&access, &p, "chat/1").is_ok());
+    assert!(may_publish(&access, &p, "chat/1/2").is_err());
     assert!(
         subscribe_with(&access, &p, &["chat/1"]).is_err(),
         "no subscribe grant"
@@ -658,6 +726,12 @@ fn minting_checks_its_arguments() {
         kind(minter.subscriber_token(&["a"], Duration::MAX, None)),
         ErrorKind::InvalidData
     );
+    for bad in [-1.0, f64::NAN, f64::INFINITY, 1e300] {
+        let err = ttl_from_secs_f64(bad).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidData, "{bad}");
+        assert!(err.message().contains("ttl"), "{err}");
+    }
+    assert_eq!(ttl_from_secs_f64(1.5).unwrap(), Duration::from_millis(1500));
     // Patterns are allowed.
     assert!(minter
         .subscriber_token(&["a/*/b", "c/**", "**"], ttl, None)

@@ -1,5 +1,8 @@
 //! Token verification with `jsonwebtoken`: signature, algorithm allowlist,
-//! `exp` (required), `nbf`, `iss` and `aud`.
+//! `exp` and `nbf` when present, `iss` and `aud`.
+//!
+//! `exp` is optional, as in Mercure's tokens: a token without one does not
+//! expire (and neither does a stream opened with it).
 //!
 //! The key is chosen by the algorithm the token names, and only among the
 //! algorithms allowed for that key, so a token can never pick a key of another
@@ -8,7 +11,7 @@
 //! (RFC 7519 §4.1.3). With `jwt_issuer` or `jwt_audience` set, a token must
 //! carry that claim with that value.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use jsonwebtoken::errors::ErrorKind as JwtError;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -34,7 +37,6 @@ pub(crate) enum TokenError {
     BadSignature,
     Expired,
     NotYetValid,
-    MissingExpiry,
     WrongIssuer,
     WrongAudience,
     BadClaims,
@@ -52,7 +54,6 @@ impl TokenError {
             TokenError::BadSignature => "the token's signature does not verify".into(),
             TokenError::Expired => "the token has expired".into(),
             TokenError::NotYetValid => "the token is not valid yet (nbf)".into(),
-            TokenError::MissingExpiry => "the token has no exp claim".into(),
             TokenError::WrongIssuer => "the token's issuer is not accepted (jwt_issuer)".into(),
             TokenError::WrongAudience => {
                 "the token's audience is not accepted (jwt_audience)".into()
@@ -82,6 +83,8 @@ impl Verifier {
                 validate_nbf: true,
                 ..Validation::default()
             };
+            // exp is checked when present (validate_exp), not required.
+            v.required_spec_claims.remove("exp");
             // jsonwebtoken checks iss and aud only when present: require them.
             if let Some(issuer) = &config.jwt_issuer {
                 v.set_issuer(&[issuer]);
@@ -125,15 +128,21 @@ impl Verifier {
                 JwtError::InvalidIssuer => TokenError::WrongIssuer,
                 JwtError::InvalidAudience => TokenError::WrongAudience,
                 JwtError::InvalidAlgorithm => TokenError::AlgorithmNotAllowed,
-                JwtError::MissingRequiredClaim(claim) => match claim.as_str() {
-                    "iss" => TokenError::WrongIssuer,
-                    "aud" => TokenError::WrongAudience,
-                    _ => TokenError::MissingExpiry,
-                },
+                JwtError::MissingRequiredClaim(claim) if claim == "iss" => TokenError::WrongIssuer,
+                JwtError::MissingRequiredClaim(_) => TokenError::WrongAudience,
                 JwtError::Json(_) | JwtError::InvalidClaimFormat(_) => TokenError::BadClaims,
                 _ => TokenError::Malformed,
             }
         })?;
-        Ok(TokenGrants::from_claims(data.claims, LEEWAY))
+        let grants = TokenGrants::from_claims(data.claims, LEEWAY);
+        // jsonwebtoken compares whole seconds; a stream opened now would end at
+        // once, so the grant's own end decides.
+        if grants
+            .expires_at
+            .is_some_and(|end| end <= SystemTime::now())
+        {
+            return Err(TokenError::Expired);
+        }
+        Ok(grants)
     }
 }

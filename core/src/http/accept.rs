@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::io;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,9 +31,10 @@ pub(crate) async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((socket, _)) => {
+                Ok((socket, peer)) => {
                     let _ = socket.set_nodelay(true);
-                    tokio::spawn(connection(socket, shared.clone(), builder.clone(), graceful.watcher()));
+                    let peer = peer.ip();
+                    tokio::spawn(connection(socket, peer, shared.clone(), builder.clone(), graceful.watcher()));
                 }
                 Err(e) => accept_failed(e).await,
             },
@@ -66,22 +68,23 @@ fn hyper_builder() -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// Serves one connection: event streams over HTTP/1 on the fast path, the rest
-/// with hyper.
+/// Serves one connection from `peer`: event streams over HTTP/1 on the fast
+/// path, the rest with hyper.
 async fn connection(
     mut socket: TcpStream,
+    peer: IpAddr,
     shared: Arc<Shared>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: Watcher,
 ) {
     let prefix = match fast_path::read_opening(&shared, &mut socket).await {
-        Opening::Stream(head) => return fast_path::serve(&shared, socket, head).await,
+        Opening::Stream(head) => return fast_path::serve(&shared, socket, peer, head).await,
         Opening::Gone => return,
         Opening::Other(prefix) => prefix.freeze(),
     };
     let service = service_fn(move |req| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(route(&shared, req).await) }
+        async move { Ok::<_, Infallible>(route(&shared, req, peer).await) }
     });
     let io = TokioIo::new(Prefixed::new(prefix, socket));
     let conn = builder.serve_connection(io, service);

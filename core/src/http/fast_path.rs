@@ -11,6 +11,7 @@
 //! with a body) goes to hyper with the bytes already read.
 
 use std::io::{self, IoSlice};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -122,10 +123,15 @@ fn parse_stream_request(events_path: &str, buf: &[u8]) -> Option<StreamRequestHe
     })
 }
 
-/// Answers a stream request: the stream until it ends or the client goes
-/// away, or the error answer, after which the connection closes.
-pub(crate) async fn serve(shared: &Shared, mut socket: TcpStream, head: StreamRequestHead) {
-    let opened = stream_request::open(shared, &head.uri, &head.headers);
+/// Answers a stream request from `peer`: the stream until it ends or the
+/// client goes away, or the error answer, after which the connection closes.
+pub(crate) async fn serve(
+    shared: &Shared,
+    mut socket: TcpStream,
+    peer: IpAddr,
+    head: StreamRequestHead,
+) {
+    let opened = stream_request::open(shared, &head.uri, &head.headers, peer);
     let chunked = head.chunked;
     drop(head);
     match opened {
@@ -145,6 +151,7 @@ async fn stream(mut socket: TcpStream, open: OpenStream, chunked: bool) {
     let OpenStream {
         headers,
         mut stream,
+        client_slot: _held_until_the_stream_ends,
         ..
     } = open;
     let mut out = BytesMut::with_capacity(256);

@@ -11,9 +11,11 @@
 //! - [`client_script`]: `GET /ssecast.js`, the browser client;
 //! - [`publish`] and [`publish_form`]: `POST /publish`;
 //! - [`cors`]: the cross-origin decision, taken once per request;
+//! - [`refusal`]: access-control refusals (`401`, `403`, `429`) as answers;
 //! - [`response`]: answers, written by hyper or by the fast path;
 //! - [`prefixed`]: puts the bytes the fast path read back in front of hyper;
-//! - [`shared`]: what every connection shares (the hub and the configuration).
+//! - [`shared`]: what every connection shares (the hub, the configuration and
+//!   access control).
 
 mod accept;
 mod client_script;
@@ -23,6 +25,7 @@ mod poll;
 mod prefixed;
 mod publish;
 mod publish_form;
+mod refusal;
 mod response;
 mod routes;
 mod shared;

@@ -1,42 +1,26 @@
-//! `POST /publish`: a bearer-token-protected publish over HTTP.
+//! `POST /publish`: a publish over HTTP by a holder of the static
+//! `publish_token` or of a token whose `publish` grants cover the topic.
 
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
 use super::publish_form::PublishForm;
+use super::refusal;
 use super::response::Answer;
 use super::shared::Shared;
 use crate::error::ErrorKind;
 
-/// Checks the token, reads the body and publishes; answers with the id.
+/// Checks the credential, reads the body, checks the topic against the
+/// credential and publishes; answers with the id.
 pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
     let config = &shared.config;
-    let Some(token) = &config.publish_token else {
-        return Answer::error(
-            StatusCode::FORBIDDEN,
-            "PUBLISH_DISABLED",
-            "publishing over HTTP is off: configure publish_token to enable it",
-        );
+    // Before the body is read, so strangers cannot make the engine read one.
+    let publisher = match shared.access.authenticate_publisher(req.headers()) {
+        Ok(publisher) => publisher,
+        Err(denial) => return refusal::answer(denial),
     };
-    match bearer(req.headers()) {
-        None => {
-            return Answer::error(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                "missing Authorization: Bearer <publish_token>",
-            )
-            .with_header(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"ssecast\""),
-            );
-        }
-        Some(given) if !constant_time_eq(given.as_bytes(), token.as_bytes()) => {
-            return Answer::error(StatusCode::FORBIDDEN, "FORBIDDEN", "wrong publish token");
-        }
-        Some(_) => {}
-    }
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -75,6 +59,9 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
         Ok(form) => form,
         Err(message) => return Answer::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };
+    if let Err(denial) = publisher.authorize(form.topic()) {
+        return refusal::answer(denial);
+    }
     match shared.hub.publish(form.topic(), &form.event()) {
         Ok(id) => Answer::json(StatusCode::OK, serde_json::json!({ "id": id })),
         Err(e) => {
@@ -86,16 +73,4 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
             Answer::error(status, e.kind().code(), e.message())
         }
     }
-}
-
-/// The token of an `Authorization: Bearer` header.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-/// Compares without an early exit, so the time taken does not reveal the token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -11,6 +11,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 
+use crate::auth::ConnectionSlot;
 use crate::stream::{Batch, EventStream};
 
 /// A complete response with a small body.
@@ -127,7 +128,13 @@ pub(crate) fn stream_headers() -> HeaderMap {
 /// The body of every hyper response: an event stream or a complete small body.
 pub(crate) enum ResponseBody {
     /// An event stream.
-    Stream(Box<EventStream>),
+    Stream {
+        /// The stream.
+        stream: Box<EventStream>,
+        /// Its place among its client address's streams, given back when the
+        /// body is dropped.
+        _client_slot: ConnectionSlot,
+    },
     /// A complete body, taken on the first poll.
     Full(Option<Bytes>),
 }
@@ -141,7 +148,7 @@ impl Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Batch>, Infallible>>> {
         match self.get_mut() {
-            ResponseBody::Stream(stream) => Pin::new(&mut **stream).poll_frame(cx),
+            ResponseBody::Stream { stream, .. } => Pin::new(&mut **stream).poll_frame(cx),
             ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| {
                 let mut batch = Batch::with_capacity(1);
                 batch.push(b);
@@ -152,14 +159,14 @@ impl Body for ResponseBody {
 
     fn is_end_stream(&self) -> bool {
         match self {
-            ResponseBody::Stream(stream) => stream.is_end_stream(),
+            ResponseBody::Stream { stream, .. } => stream.is_end_stream(),
             ResponseBody::Full(bytes) => bytes.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            ResponseBody::Stream(_) => SizeHint::default(),
+            ResponseBody::Stream { .. } => SizeHint::default(),
             ResponseBody::Full(bytes) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }

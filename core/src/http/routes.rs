@@ -1,5 +1,7 @@
 //! The routes hyper serves: every request the HTTP/1 fast path does not take.
 
+use std::net::IpAddr;
+
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -12,15 +14,22 @@ use super::response::{Answer, ResponseBody};
 use super::shared::Shared;
 use super::stream_request;
 
-/// Answers one request.
-pub(crate) async fn route(shared: &Shared, req: Request<Incoming>) -> Response<ResponseBody> {
+/// Answers one request from `peer`.
+pub(crate) async fn route(
+    shared: &Shared,
+    req: Request<Incoming>,
+    peer: IpAddr,
+) -> Response<ResponseBody> {
     let config = &shared.config;
     let path = req.uri().path();
     if req.method() == Method::GET && path == config.events_path {
-        return match stream_request::open(shared, req.uri(), req.headers()) {
+        return match stream_request::open(shared, req.uri(), req.headers(), peer) {
             Ok(open) if open.poll => poll::answer(shared, open).await.into_response(),
             Ok(open) => {
-                let mut response = Response::new(ResponseBody::Stream(open.stream));
+                let mut response = Response::new(ResponseBody::Stream {
+                    stream: open.stream,
+                    _client_slot: open.client_slot,
+                });
                 *response.headers_mut() = open.headers;
                 response
             }

@@ -2,16 +2,20 @@
 
 use std::sync::Arc;
 
+use crate::auth::AccessControl;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::stream::StreamSettings;
 
-/// The hub and the configuration, shared by every connection.
+/// The hub, the configuration and access control, shared by every connection.
 pub(crate) struct Shared {
     /// The engine's hub.
     pub(crate) hub: Arc<Hub>,
     /// The configuration the engine started with.
     pub(crate) config: Config,
+    /// Tokens, per-address limits and publisher credentials, built once from
+    /// `config`.
+    pub(crate) access: AccessControl,
 }
 
 impl Shared {

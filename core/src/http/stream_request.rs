@@ -1,13 +1,24 @@
 //! A stream request (`GET <events_path>`): its topics and resume point, the
 //! checks it must pass, and the stream it opens. The HTTP/1 fast path and the
 //! hyper routes both call [`open`].
+//!
+//! The checks, in order, all before any byte of the stream: CORS, the request
+//! itself (`400`), a stopping engine (`503`), the client address's limits
+//! (`429`), the token (`401`, `403`), `max_connections` (`503`). A stream
+//! opened with a token that expires ends when it does.
+
+use std::net::IpAddr;
+use std::time::SystemTime;
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{StatusCode, Uri};
+use tokio::time::Instant;
 
 use super::cors::{self, Cors};
+use super::refusal;
 use super::response::{stream_headers, Answer};
 use super::shared::Shared;
+use crate::auth::{ConnectionSlot, RequestParts};
 use crate::config::Config;
 use crate::event::{validate_topic, DEFAULT_TOPIC, MAX_FIELD_BYTES};
 use crate::stream::EventStream;
@@ -20,13 +31,21 @@ pub(crate) struct OpenStream {
     pub(crate) stream: Box<EventStream>,
     /// A long-poll (`transport=poll`): answered once by [`super::poll`], not streamed.
     pub(crate) poll: bool,
+    /// The stream's place among its client address's streams: keep it as long
+    /// as the stream.
+    pub(crate) client_slot: ConnectionSlot,
 }
 
-/// Checks a stream request and opens its stream, or says why not as an answer.
-/// CORS is decided once here, for the stream and for any error.
-pub(crate) fn open(shared: &Shared, uri: &Uri, headers: &HeaderMap) -> Result<OpenStream, Answer> {
+/// Checks a stream request from `peer` and opens its stream, or says why not
+/// as an answer. CORS is decided once here, for the stream and for any error.
+pub(crate) fn open(
+    shared: &Shared,
+    uri: &Uri,
+    headers: &HeaderMap,
+    peer: IpAddr,
+) -> Result<OpenStream, Answer> {
     let cors = cors::check(&shared.config.cors_origins, headers);
-    let result = open_checked(shared, uri, headers, &cors);
+    let result = open_checked(shared, uri, headers, peer, &cors);
     match result {
         Ok(mut open) => {
             cors.apply(&mut open.headers);
@@ -43,6 +62,7 @@ fn open_checked(
     shared: &Shared,
     uri: &Uri,
     headers: &HeaderMap,
+    peer: IpAddr,
     cors: &Cors,
 ) -> Result<OpenStream, Answer> {
     if *cors == Cors::Refused {
@@ -58,6 +78,13 @@ fn open_checked(
             "the engine is stopping",
         ));
     }
+    let access = &shared.access;
+    let client_slot = access
+        .admit_stream(access.client_address(peer, headers))
+        .map_err(refusal::answer)?;
+    let grant = access
+        .authorize_subscribe(&RequestParts::new(headers, uri.query()), &request.topics)
+        .map_err(refusal::answer)?;
     let slot = hub.take_stream_slot().ok_or_else(|| {
         Answer::error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -72,18 +99,31 @@ fn open_checked(
     let mut settings = shared.stream_settings();
     // A long-poll answers with events only; its wait ends with an empty body.
     settings.keepalive &= !request.poll;
-    let stream = EventStream::open(
+    let mut stream = EventStream::open(
         hub.clone(),
         slot,
         &request.topics,
         request.last_event_id.as_deref(),
         settings,
     );
+    if let Some(deadline) = grant.expires_at().and_then(deadline) {
+        stream.end_at(deadline);
+    }
     Ok(OpenStream {
         headers: stream_headers(),
         stream: Box::new(stream),
         poll: request.poll,
+        client_slot,
     })
+}
+
+/// The instant of the runtime's clock at which `expires_at` comes; `None` when
+/// it lies too far ahead to be told apart from never.
+fn deadline(expires_at: SystemTime) -> Option<Instant> {
+    let left = expires_at
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    Instant::now().checked_add(left)
 }
 
 /// The topics and resume point a stream request asks for, and how it is served.

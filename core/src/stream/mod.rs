@@ -3,7 +3,8 @@
 //! The stream holds a cursor per topic. When polled it takes every frame between
 //! its cursors and the published watermark, in publish order, as one [`Batch`];
 //! when there is nothing it parks on its topics and on the keep-alive clock
-//! (which also wakes it on stop).
+//! (which also wakes it on stop, and lets it notice its deadline: a stream
+//! opened with a token that expires ends then, with no timer of its own).
 
 mod batch;
 
@@ -14,6 +15,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame};
+use tokio::time::Instant;
 
 pub(crate) use batch::Batch;
 
@@ -73,6 +75,11 @@ pub(crate) struct EventStream {
     /// The clock's tick count at the last write.
     last_write: u64,
     scratch: Vec<(u64, Bytes)>,
+    /// When the stream ends (its token's expiry), on the runtime's clock.
+    deadline: Option<Instant>,
+    /// Set once the deadline has passed: the newest sequence number the stream
+    /// still sends before it ends.
+    last_seq: Option<u64>,
     done: bool,
 }
 
@@ -129,6 +136,8 @@ impl EventStream {
             },
             keepalive: settings.keepalive,
             scratch: Vec::new(),
+            deadline: None,
+            last_seq: None,
             done: false,
         }
     }
@@ -144,10 +153,24 @@ impl EventStream {
         }
     }
 
+    /// Ends the stream at `deadline`, after it has sent every event published
+    /// before it noticed. It notices when polled: at once when busy, on the next
+    /// tick of the keep-alive clock when idle.
+    pub(crate) fn end_at(&mut self, deadline: Instant) {
+        self.deadline = Some(deadline);
+    }
+
+    /// Once the deadline has passed, fixes the last event to send.
+    fn check_deadline(&mut self) {
+        if self.last_seq.is_none() && self.deadline.is_some_and(|at| Instant::now() >= at) {
+            self.last_seq = Some(self.hub.published());
+        }
+    }
+
     /// Moves every frame between the cursors and the published watermark into
     /// `batch`, in publish order, within [`BATCH_BUDGET`].
     fn collect(&mut self, batch: &mut Batch) -> Result<(), Lagged> {
-        let upto = self.hub.published();
+        let upto = self.last_seq.unwrap_or_else(|| self.hub.published());
         if let [cursor] = self.cursors.as_mut_slice() {
             if !cursor.hold.has_news(cursor.after) {
                 return Ok(());
@@ -239,7 +262,7 @@ impl EventStream {
         if !batch.is_empty() {
             return Some(self.emit(std::mem::take(batch)));
         }
-        if self.hub.is_stopped() {
+        if self.hub.is_stopped() || self.last_seq.is_some() {
             return Some(self.end());
         }
         None
@@ -255,6 +278,7 @@ impl Body for EventStream {
         if this.done {
             return Poll::Ready(None);
         }
+        this.check_deadline();
         let mut batch = this.opening.take().unwrap_or_default();
         if let Some(ready) = this.take_pending(&mut batch) {
             return ready;
@@ -373,6 +397,67 @@ mod tests {
         assert!(stream.frame().await.is_none(), "stop ends the stream");
         drop(stream);
         assert_eq!(hub.stats().connections, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_ends_the_stream_after_what_was_published_before() {
+        let hub = hub(Config::default());
+        let mut stream = stream(&hub, &["e", "f"], false);
+        let start = Instant::now();
+        let lifetime = Duration::from_secs(60);
+        stream.end_at(start + lifetime);
+        assert_eq!(&next(&mut stream).await[..], b": ok\n\n");
+        let publisher = hub.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(lifetime - Duration::from_millis(1)).await;
+            publisher.publish("e", &Event::new("e-last")).unwrap();
+            publisher.publish("f", &Event::new("f-last")).unwrap();
+        });
+        let text = String::from_utf8(next(&mut stream).await.to_vec()).unwrap();
+        assert!(text.contains("e-last"), "{text}");
+        let text = match text.contains("f-last") {
+            true => text,
+            false => String::from_utf8(next(&mut stream).await.to_vec()).unwrap(),
+        };
+        assert!(text.contains("f-last"), "{text}");
+        assert!(
+            stream.frame().await.is_none(),
+            "the deadline ends the stream"
+        );
+        let ended = start.elapsed();
+        assert!(
+            ended >= lifetime && ended <= lifetime + INTERVAL / 4,
+            "ended after {ended:?}"
+        );
+        assert!(stream.frame().await.is_none(), "and it stays ended");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_stream_ends_at_its_deadline_too() {
+        let hub = hub(Config {
+            history_size: 100_000,
+            ..Config::default()
+        });
+        let mut stream = stream(&hub, &["busy"], false);
+        stream.end_at(Instant::now() + Duration::from_secs(5));
+        let publisher = hub.clone();
+        let feeding = tokio::spawn(async move {
+            loop {
+                publisher.publish("busy", &Event::new("x")).unwrap();
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+        let mut frames = 0;
+        let drain = async {
+            while stream.frame().await.is_some() {
+                frames += 1;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), drain)
+            .await
+            .expect("the stream ends at its deadline while events flow");
+        feeding.abort();
+        assert!(frames > 100, "events flowed until the deadline ({frames})");
     }
 
     #[tokio::test]
