@@ -179,6 +179,7 @@ typedef struct ssecast_config ssecast_config;
  *
  * Functions: `ssecast_engine_start()`, `ssecast_engine_port()`,
  * `ssecast_engine_stats()`, `ssecast_publish()`, `ssecast_publish_event()`,
+ * `ssecast_subscriber_token()`, `ssecast_publisher_token()`,
  * `ssecast_engine_stop()`, `ssecast_engine_free()`. Every function except
  * `ssecast_engine_free()` may be called from any thread, concurrently.
  */
@@ -269,10 +270,14 @@ struct ssecast_config *ssecast_config_new(void);
  * `keepalive_ms`, `retry_ms`, `max_connections`, `max_topics_per_connection`,
  * `max_event_bytes`, `events_path`, `publish_path`, `health_path`,
  * `send_buffer_bytes`, `worker_threads`, `shutdown_timeout_ms`,
- * `poll_timeout_ms`, `client_script`); lists such as `cors_origins` are
- * comma-separated; numbers are decimal; flags such as `client_script` are
- * `true` or `false`; an empty `publish_token` turns HTTP publishing off. `key` and `value` are borrowed for
- * the call only.
+ * `poll_timeout_ms`, `client_script`, and for access control `jwt_secret`,
+ * `jwt_public_key`, `jwt_algorithms`, `jwt_issuer`, `jwt_audience`,
+ * `jwt_cookie`, `jwt_query_token`, `public_topics`, `max_connections_per_ip`,
+ * `connection_rate_per_ip`, `connection_burst_per_ip`, `trusted_proxies`,
+ * `trusted_proxy_header`); lists such as `cors_origins` are comma-separated;
+ * numbers are decimal; flags such as `client_script` are `true` or `false`; an
+ * empty `publish_token` turns HTTP publishing off. `key` and `value` are
+ * borrowed for the call only.
  *
  * Errors: `SSECAST_NULL_PARAMETER` if any argument is NULL;
  * `SSECAST_INVALID_CONFIG` for an unknown key, a value that does not parse or
@@ -454,6 +459,71 @@ const char *ssecast_result_str(uint32_t code);
  * string is static: never free it. Thread-safe.
  */
 const char *ssecast_result_code(uint32_t code);
+
+/**
+ * Mints a token that lets its holder stream the topics matched by `topics`
+ * for `ttl_seconds`, signed with the engine's `jwt_secret`, and writes it to
+ * `token_out` as a NUL-terminated string.
+ *
+ * The host program authenticates its user its own way, then hands the token
+ * to the page, which streams with it: `GET /events?topic=...&token=TOKEN`,
+ * the `jwt_cookie` cookie, or `Authorization: Bearer TOKEN`. A stream opened
+ * with it ends when it expires; the client reconnects with a fresh token and
+ * `Last-Event-ID`, missing nothing.
+ *
+ * `topics` is an array of `topics_len` NUL-terminated UTF-8 patterns: exact
+ * topic names, `*` for one segment, a trailing `**` for any depth, `{sub}` for
+ * `subject` (`"user/{sub}/notifications"`). `subject` (NULL: none) becomes the
+ * token's `sub` claim. Every argument is borrowed for the call only.
+ *
+ * `token_size` (may be NULL) receives the size the token needs in bytes,
+ * its NUL included, both on success and on `SSECAST_BUFFER_TOO_SMALL` (an
+ * exception to the out-parameter rule), so a caller can retry with a buffer
+ * that large. Tokens minted from the same arguments have the same size: pass
+ * `token_out = NULL` with `token_out_cap = 0` to learn it first. Otherwise
+ * `token_out` is written only on success.
+ *
+ * Errors: `SSECAST_NULL_PARAMETER` (NULL `engine`, a NULL `topics` with a
+ * non-zero `topics_len`, a NULL element, a NULL `token_out` with a non-zero
+ * `token_out_cap`), `SSECAST_INVALID_CONFIG` (the engine has no
+ * `jwt_secret`), `SSECAST_INVALID_TOPIC` (no pattern, a malformed one, or
+ * `{sub}` without a subject), `SSECAST_INVALID_DATA` (`ttl_seconds` 0, or an
+ * unusable subject: empty, over 1024 bytes, control characters, or with
+ * `{sub}` a `/`, `*`, braces, `.` or `..`), `SSECAST_BUFFER_TOO_SMALL`.
+ * Thread-safe; works on a stopped engine too.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine handle; `topics` NULL or
+ * `topics_len` readable pointers, each NULL or a NUL-terminated string;
+ * `subject` NULL or a NUL-terminated string; `token_out` NULL or
+ * `token_out_cap` writable bytes; `token_size` NULL or writable.
+ */
+ssecast_result ssecast_subscriber_token(const struct ssecast_engine *engine,
+                                        const char *const *topics,
+                                        size_t topics_len,
+                                        uint64_t ttl_seconds,
+                                        const char *subject,
+                                        char *token_out,
+                                        size_t token_out_cap,
+                                        size_t *token_size);
+
+/**
+ * Mints a token that lets its holder publish over HTTP (`POST /publish` with
+ * `Authorization: Bearer TOKEN`) on the topics matched by `topics` for
+ * `ttl_seconds`, signed with the engine's `jwt_secret`. Arguments, output and
+ * errors as for `ssecast_subscriber_token()`, without a subject (so no
+ * `{sub}`).
+ *
+ * # Safety
+ * As for `ssecast_subscriber_token()`.
+ */
+ssecast_result ssecast_publisher_token(const struct ssecast_engine *engine,
+                                       const char *const *topics,
+                                       size_t topics_len,
+                                       uint64_t ttl_seconds,
+                                       char *token_out,
+                                       size_t token_out_cap,
+                                       size_t *token_size);
 
 #ifdef __cplusplus
 }  // extern "C"

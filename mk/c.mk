@@ -62,6 +62,7 @@ test-c: release $(C_NATIVE_LIBS)
 	mkdir -p $(C_BUILD)
 	$(call install-c,$(C_TEST_PREFIX))
 	python3 tests/c/vectors_to_text.py tests/vectors/events.json > $(C_BUILD)/vectors.txt
+	python3 tests/c/tokens_to_text.py core/src/auth/fixtures > $(C_BUILD)/tokens.txt
 	@# Dynamic link through the installed pkg-config file, as the README tells users.
 	gcc $(C_CFLAGS) $(C_TEST_SOURCES) $$($(C_PKG) --cflags --libs ssecast) -lpthread \
 		-Wl,-rpath,$(C_TEST_PREFIX)/lib -o $(C_BUILD)/test_dynamic
@@ -88,6 +89,6 @@ test-c: release $(C_NATIVE_LIBS)
 	@echo "== the ticker example"
 	$(C_BUILD)/test_example $(C_BUILD)/ticker
 	@echo "== C suite, linked statically"
-	$(C_BUILD)/test_static $(C_BUILD)/vectors.txt
+	$(C_BUILD)/test_static $(C_BUILD)/vectors.txt $(C_BUILD)/tokens.txt
 	@echo "== C suite, linked dynamically, under valgrind (no errors, no definite leaks)"
-	$(C_VALGRIND) $(C_BUILD)/test_dynamic $(C_BUILD)/vectors.txt
+	$(C_VALGRIND) $(C_BUILD)/test_dynamic $(C_BUILD)/vectors.txt $(C_BUILD)/tokens.txt

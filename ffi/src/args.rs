@@ -86,3 +86,42 @@ pub(crate) unsafe fn bytes<'a>(
     // guarantees `len` readable bytes for 'a.
     Ok(unsafe { slice::from_raw_parts(ptr, len) })
 }
+
+/// Reads an array of `len` required NUL-terminated UTF-8 strings. NULL with
+/// `len` 0 is an empty array; NULL with a non-zero `len`, or a NULL element, is
+/// `SSECAST_NULL_PARAMETER` naming it (`topics[2]`); bytes that are not UTF-8
+/// give `kind`.
+///
+/// # Safety
+/// When `len > 0`, `ptr` must be NULL or point to `len` readable pointers, each
+/// NULL or a NUL-terminated string that lives for `'a`.
+pub(crate) unsafe fn text_array<'a>(
+    ptr: *const *const c_char,
+    len: usize,
+    what: &str,
+    kind: ErrorKind,
+) -> Result<Vec<&'a str>, Failure> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    if ptr.is_null() {
+        return Err(Failure::new(
+            ssecast_result::SSECAST_NULL_PARAMETER,
+            format!("{what} is NULL but its length is {len}"),
+        ));
+    }
+    if len > isize::MAX as usize / size_of::<*const c_char>() {
+        return Err(Failure::from(ssecast::Error::new(
+            ErrorKind::TooLarge,
+            format!("{what} length {len} is not a valid array size"),
+        )));
+    }
+    // SAFETY: non-NULL, size checked, and the caller guarantees `len` pointers.
+    let items = unsafe { slice::from_raw_parts(ptr, len) };
+    items
+        .iter()
+        .enumerate()
+        // SAFETY: each element is NULL or a C string for 'a, per the caller.
+        .map(|(i, &item)| unsafe { text(item, &format!("{what}[{i}]"), kind) })
+        .collect()
+}

@@ -29,6 +29,7 @@ const _: () = assert!(SSECAST_ENGINE_ID_MAX_LEN == ssecast::MAX_ENGINE_ID_BYTES)
 ///
 /// Functions: `ssecast_engine_start()`, `ssecast_engine_port()`,
 /// `ssecast_engine_stats()`, `ssecast_publish()`, `ssecast_publish_event()`,
+/// `ssecast_subscriber_token()`, `ssecast_publisher_token()`,
 /// `ssecast_engine_stop()`, `ssecast_engine_free()`. Every function except
 /// `ssecast_engine_free()` may be called from any thread, concurrently.
 pub struct ssecast_engine {
@@ -76,7 +77,7 @@ pub struct ssecast_stats {
 ///
 /// # Safety
 /// `engine` must be NULL or a live handle from `ssecast_engine_start()`.
-unsafe fn engine<'a>(engine: *const ssecast_engine) -> Result<&'a Engine, Failure> {
+pub(crate) unsafe fn engine<'a>(engine: *const ssecast_engine) -> Result<&'a Engine, Failure> {
     // SAFETY: forwarded from the caller.
     Ok(&unsafe { deref(engine, "engine") }?.engine)
 }

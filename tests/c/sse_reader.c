@@ -190,3 +190,31 @@ void sse_url_encode(const char *text, char *out, size_t cap) {
     }
     out[o] = '\0';
 }
+
+int sse_http_status(uint16_t port, const char *request) {
+    sse_reader r;
+    memset(&r, 0, sizeof r);
+    r.fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (r.fd < 0) {
+        perror("socket");
+        return -1;
+    }
+    struct timeval timeout = {READ_TIMEOUT_SECONDS, 0};
+    setsockopt(r.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int status = -1;
+    size_t len = strlen(request);
+    if (connect(r.fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        send(r.fd, request, len, 0) == (ssize_t)len) {
+        while (find(r.raw, r.raw_len, "\r\n", 2) == NULL && receive(&r) > 0) {
+        }
+        if (r.raw_len >= 12 && memcmp(r.raw, "HTTP/1.1 ", 9) == 0)
+            status = atoi(r.raw + 9);
+    }
+    sse_close(&r);
+    return status;
+}

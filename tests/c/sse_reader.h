@@ -37,6 +37,10 @@ int sse_wait_end(sse_reader *reader);
 /* Closes the socket and frees the buffers. */
 void sse_close(sse_reader *reader);
 
+/* Sends the raw HTTP/1.1 `request` to 127.0.0.1:port and returns the answer's
+ * status code, or -1 when there is none. */
+int sse_http_status(uint16_t port, const char *request);
+
 /* Percent-encodes `text` for a query string into `out` (capacity `cap`). */
 void sse_url_encode(const char *text, char *out, size_t cap);
 

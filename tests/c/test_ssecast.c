@@ -5,7 +5,9 @@
  * then under valgrind):
  *   gcc -Wall -Wextra -Werror -Wpedantic test_ssecast.c sse_reader.c \
  *       $(pkg-config --cflags --libs ssecast) -lpthread -o test_ssecast
- *   ./test_ssecast vectors.txt      (vectors.txt: vectors_to_text.py events.json)
+ *   ./test_ssecast vectors.txt tokens.txt
+ * (vectors.txt: vectors_to_text.py events.json; tokens.txt: tokens_to_text.py
+ * core/src/auth/fixtures, the JWT fixtures PyJWT and openssl made).
  *
  * Prints one line per test and a summary line "N passed, N failed"; exits 1 if
  * any test failed or none ran.
@@ -26,6 +28,7 @@
 
 static int check_failures;
 static const char *vectors_path;
+static const char *tokens_path;
 
 #define CHECK(cond)                                                                    \
     do {                                                                               \
@@ -682,6 +685,185 @@ static void test_wire_vectors(void) {
     ssecast_engine_free(engine);
 }
 
+/* ---- access control: fixture tokens and minted tokens ---- */
+
+/* One value of tokens.txt: the rest of the line starting with `kind name `
+ * (`name` NULL for `secret`), in `out`. Returns 0 when found. */
+static int fixture(const char *kind, const char *name, char *out, size_t cap) {
+    FILE *file = fopen(tokens_path, "r");
+    CHECK(file != NULL);
+    if (file == NULL)
+        return -1;
+    char line[8192], prefix[128];
+    snprintf(prefix, sizeof prefix, name ? "%s %s " : "%s ", kind, name);
+    int found = -1;
+    while (found != 0 && fgets(line, sizeof line, file) != NULL) {
+        size_t n = strlen(prefix), len = strcspn(line, "\n");
+        if (strncmp(line, prefix, n) == 0 && len - n < cap) {
+            memcpy(out, line + n, len - n);
+            out[len - n] = '\0';
+            found = 0;
+        }
+    }
+    fclose(file);
+    CHECK(found == 0);
+    return found;
+}
+
+/* The status of `GET target` on the engine. */
+static int get_status(ssecast_engine *engine, const char *target) {
+    char request[8192];
+    snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", target);
+    return sse_http_status(ssecast_engine_port(engine), request);
+}
+
+/* Subscribes with `token` and checks that an event published then arrives. */
+static void expect_stream(ssecast_engine *engine, const char *topic, const char *token) {
+    char target[8192];
+    snprintf(target, sizeof target, "/events?topic=%s&token=%s", topic, token);
+    sse_reader reader;
+    if (subscribe(&reader, engine, target) == 0) {
+        CHECK_RC(ssecast_publish(engine, topic, "granted", 7), SSECAST_OK);
+        const char *frame;
+        size_t len;
+        CHECK(sse_next_frame(&reader, &frame, &len) == 0 && strstr(frame, "data: granted\n") != NULL);
+    }
+    sse_close(&reader);
+}
+
+static void test_fixture_tokens_from_every_key(void) {
+    char secret[256], key[1024], token[4096];
+    if (fixture("secret", NULL, secret, sizeof secret) != 0)
+        return;
+    /* Each key kind verifies the token PyJWT signed with its private half. */
+    const char *cases[][3] = {
+        {"jwt_secret", NULL, "hs256"},
+        {"jwt_public_key", "rsa", "rs256"},
+        {"jwt_public_key", "ec", "es256"},
+        {"jwt_public_key", "ed25519", "eddsa"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i][1] == NULL)
+            strcpy(key, secret);
+        else if (fixture("key", cases[i][1], key, sizeof key) != 0)
+            continue;
+        const char *pairs[] = {cases[i][0], key, NULL};
+        ssecast_engine *engine = start_engine(pairs);
+        if (fixture("token", cases[i][2], token, sizeof token) == 0) {
+            expect_stream(engine, "user/42/notifications", token);
+            /* The grant is user/{sub}/notifications with sub 42: not user 43. */
+            char target[8192];
+            snprintf(target, sizeof target, "/events?topic=user/43/notifications&token=%s", token);
+            CHECK(get_status(engine, target) == 403);
+        }
+        CHECK(get_status(engine, "/events?topic=user/42/notifications") == 401);
+        ssecast_engine_free(engine);
+    }
+    /* Refused tokens, against an RSA key: an HMAC token made with the key's PEM
+     * (algorithm confusion), alg none, an expired one. */
+    if (fixture("key", "rsa", key, sizeof key) != 0)
+        return;
+    const char *pairs[] = {"jwt_public_key", key, NULL};
+    ssecast_engine *engine = start_engine(pairs);
+    const char *refused[] = {"confusion_rsa", "none", "rs256_expired", "hs256"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char target[8192];
+        if (fixture("token", refused[i], token, sizeof token) != 0)
+            continue;
+        snprintf(target, sizeof target, "/events?topic=news/a&token=%s", token);
+        int status = get_status(engine, target);
+        if (status != 401)
+            fprintf(stderr, "    %s: status %d\n", refused[i], status);
+        CHECK(status == 401);
+    }
+    ssecast_engine_free(engine);
+}
+
+static const char *const SECURED[] = {"jwt_secret", "c-test-secret-0123456789abcdef-0123", NULL};
+
+static void test_minted_tokens(void) {
+    ssecast_engine *engine = start_engine(SECURED);
+    const char *topics[] = {"user/{sub}/inbox", "news/*"};
+    /* The size first, then the token into a buffer that large. */
+    size_t size = 0;
+    CHECK_RC(ssecast_subscriber_token(engine, topics, 2, 60, "7", NULL, 0, &size), SSECAST_BUFFER_TOO_SMALL);
+    CHECK(size > 100 && size < 1024);
+    char *token = malloc(size);
+    size_t written = 0;
+    CHECK_RC(ssecast_subscriber_token(engine, topics, 2, 60, "7", token, size, &written), SSECAST_OK);
+    CHECK(written == size && strlen(token) + 1 == size);
+    expect_stream(engine, "user/7/inbox", token);
+    char target[2048];
+    snprintf(target, sizeof target, "/events?topic=user/8/inbox&token=%s", token);
+    CHECK(get_status(engine, target) == 403);
+    /* One byte short: BUFFER_TOO_SMALL, the buffer untouched, the size told. */
+    memset(token, 'x', size);
+    size_t told = 0;
+    CHECK_RC(ssecast_subscriber_token(engine, topics, 2, 60, "7", token, size - 1, &told), SSECAST_BUFFER_TOO_SMALL);
+    CHECK(told == size && token[0] == 'x' && token[size - 2] == 'x');
+    CHECK(last_error_mentions("needs"));
+    free(token);
+
+    /* A publisher token publishes over HTTP on its topics only. */
+    const char *chat[] = {"chat/*"};
+    char publisher[1024];
+    CHECK_RC(ssecast_publisher_token(engine, chat, 1, 60, publisher, sizeof publisher, NULL), SSECAST_OK);
+    const char *bodies[][2] = {{"chat/1", "200"}, {"news/1", "403"}};
+    for (int i = 0; i < 2; i++) {
+        char body[64], request[2048];
+        int body_len = snprintf(body, sizeof body, "{\"topic\":\"%s\",\"data\":\"hi\"}", bodies[i][0]);
+        snprintf(request, sizeof request,
+                 "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                 "Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+                 publisher, body_len, body);
+        CHECK(sse_http_status(ssecast_engine_port(engine), request) == atoi(bodies[i][1]));
+    }
+    CHECK(published_count(engine) == 2); /* the stream's event and chat/1 */
+    ssecast_engine_free(engine);
+}
+
+static void test_minting_misuse(void) {
+    ssecast_engine *plain = start_engine(NULL);
+    const char *topics[] = {"a"};
+    char out[1024] = "unchanged";
+    size_t size = 12345;
+    CHECK_RC(ssecast_subscriber_token(plain, topics, 1, 60, NULL, out, sizeof out, &size), SSECAST_INVALID_CONFIG);
+    CHECK(last_error_mentions("jwt_secret"));
+    CHECK(strcmp(out, "unchanged") == 0 && size == 12345);
+    ssecast_engine_free(plain);
+
+    ssecast_engine *engine = start_engine(SECURED);
+    CHECK_RC(ssecast_subscriber_token(NULL, topics, 1, 60, NULL, out, sizeof out, NULL), SSECAST_NULL_PARAMETER);
+    CHECK(last_error_mentions("engine"));
+    CHECK_RC(ssecast_subscriber_token(engine, NULL, 1, 60, NULL, out, sizeof out, NULL), SSECAST_NULL_PARAMETER);
+    CHECK(last_error_mentions("topics"));
+    const char *with_null[] = {"a", NULL};
+    CHECK_RC(ssecast_subscriber_token(engine, with_null, 2, 60, NULL, out, sizeof out, NULL), SSECAST_NULL_PARAMETER);
+    CHECK(last_error_mentions("topics[1]"));
+    CHECK_RC(ssecast_subscriber_token(engine, NULL, 0, 60, NULL, out, sizeof out, NULL), SSECAST_INVALID_TOPIC);
+    CHECK_RC(ssecast_subscriber_token(engine, topics, 1, 60, NULL, NULL, 16, NULL), SSECAST_NULL_PARAMETER);
+    CHECK(last_error_mentions("token_out"));
+    const char *bad[] = {"a/../b"};
+    CHECK_RC(ssecast_subscriber_token(engine, bad, 1, 60, NULL, out, sizeof out, NULL), SSECAST_INVALID_TOPIC);
+    const char *per_user[] = {"user/{sub}"};
+    CHECK_RC(ssecast_subscriber_token(engine, per_user, 1, 60, NULL, out, sizeof out, NULL), SSECAST_INVALID_TOPIC);
+    CHECK(last_error_mentions("{sub}"));
+    CHECK_RC(ssecast_subscriber_token(engine, per_user, 1, 60, "*", out, sizeof out, NULL), SSECAST_INVALID_DATA);
+    CHECK_RC(ssecast_subscriber_token(engine, per_user, 1, 60, "a/b", out, sizeof out, NULL), SSECAST_INVALID_DATA);
+    CHECK_RC(ssecast_subscriber_token(engine, per_user, 1, 60, "\xff", out, sizeof out, NULL), SSECAST_INVALID_DATA);
+    CHECK(last_error_mentions("UTF-8"));
+    CHECK_RC(ssecast_subscriber_token(engine, topics, 1, 0, NULL, out, sizeof out, NULL), SSECAST_INVALID_DATA);
+    CHECK(last_error_mentions("ttl"));
+    const char *not_utf8[] = {"\xc3\x28"};
+    CHECK_RC(ssecast_publisher_token(engine, not_utf8, 1, 60, out, sizeof out, NULL), SSECAST_INVALID_TOPIC);
+    CHECK(strcmp(out, "unchanged") == 0);
+    /* A stopped engine still mints. */
+    CHECK_RC(ssecast_engine_stop(engine), SSECAST_OK);
+    CHECK_RC(ssecast_publisher_token(engine, topics, 1, 60, out, sizeof out, NULL), SSECAST_OK);
+    CHECK(strchr(out, '.') != NULL);
+    ssecast_engine_free(engine);
+}
+
 /* ---- runner ---- */
 
 struct test {
@@ -705,14 +887,18 @@ static const struct test tests[] = {
     {"last error is per thread", test_last_error_is_per_thread},
     {"start/stop/free cycles", test_start_stop_free_cycles},
     {"shared wire vectors", test_wire_vectors},
+    {"fixture tokens from every kind of key", test_fixture_tokens_from_every_key},
+    {"minted subscriber and publisher tokens", test_minted_tokens},
+    {"minting misuse", test_minting_misuse},
 };
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s vectors.txt\n", argv[0]);
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s vectors.txt tokens.txt\n", argv[0]);
         return 2;
     }
     vectors_path = argv[1];
+    tokens_path = argv[2];
     alarm(600); /* a hung engine fails the suite instead of blocking CI */
     int passed = 0, failed = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
