@@ -17,7 +17,7 @@ PY_TESTS := bindings-python/tests
 
 PART_TESTS += test-python
 PART_LINTS += lint-python
-.PHONY: lint-python test-python python-wheel python-venv
+.PHONY: lint-python test-python python-wheel python-venv python-nginx
 
 # Debian's python3 needs python3-venv for ensurepip; install it when missing.
 $(PY_VENV)/.installed: $(PY_REQUIREMENTS)
@@ -42,10 +42,16 @@ lint-python: $(PY_VENV)/.installed
 	$(PY_VENV)/bin/ruff format --check
 	MYPYPATH=bindings-python/python $(PY) -m mypy --strict $(PY_TYPED_FILES)
 
+# The proxy tests start Debian's nginx themselves (own prefix, port and config);
+# the package's system service is never used.
+python-nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
+
 # stubtest runs from $(BUILD_DIR), outside the source tree, so it sees the
 # installed package and leaves its cache there.
 test-python: export MYPY_CACHE_DIR := $(BUILD_DIR)/mypy-cache
-test-python: $(PY_VENV)/.installed
+test-python: $(PY_VENV)/.installed python-nginx
 	$(PY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
 	cd $(BUILD_DIR) && $(PY) -m mypy.stubtest ssecast --allowlist $(CURDIR)/bindings-python/stubtest-allowlist.txt
 	cd $(PY_TESTS) && $(PY) -m pytest

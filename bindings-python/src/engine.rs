@@ -9,6 +9,7 @@ use ssecast::ErrorKind;
 use crate::config;
 use crate::errors::{not_unicode, to_py_err, type_name};
 use crate::payload;
+use crate::tokens;
 
 /// Payloads larger than this are published with the GIL released.
 const DETACH_ABOVE_BYTES: usize = 64 * 1024;
@@ -88,12 +89,13 @@ impl Engine {
         id: Option<&Bound<'_, PyAny>>,
         retry: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<String> {
-        let topic = str_arg(py, "topic", ErrorKind::InvalidTopic, topic)?;
+        const METHOD: &str = "publish";
+        let topic = str_arg(py, METHOD, "topic", ErrorKind::InvalidTopic, topic)?;
         let event = event
-            .map(|event| str_arg(py, "event", ErrorKind::InvalidEventName, event))
+            .map(|event| str_arg(py, METHOD, "event", ErrorKind::InvalidEventName, event))
             .transpose()?;
         let id = id
-            .map(|id| str_arg(py, "id", ErrorKind::InvalidId, id))
+            .map(|id| str_arg(py, METHOD, "id", ErrorKind::InvalidId, id))
             .transpose()?;
         let retry = retry.map(retry_ms).transpose()?;
         let payload = payload::extract(py, data)?;
@@ -109,6 +111,63 @@ impl Engine {
             }
         });
         result.map_err(|e| to_py_err(py, e))
+    }
+
+    /// Mints a token that lets its holder stream the topics matched by
+    /// ``topics`` for ``ttl``, signed with ``jwt_secret``.
+    ///
+    /// Your app authenticates its user its own way, then hands the token to the
+    /// page, which streams with it: ``/events?topic=...&token=TOKEN``, the
+    /// ``jwt_cookie`` cookie, or ``Authorization: Bearer TOKEN``. A stream ends
+    /// when its token expires; the client reconnects with a fresh one and
+    /// ``Last-Event-ID``, missing nothing.
+    ///
+    /// ``topics`` is a list of patterns: exact names, ``*`` for one segment, a
+    /// trailing ``**``, ``{sub}`` for ``subject`` (``"user/{sub}/notifications"``).
+    /// ``ttl`` is seconds (``int`` or ``float``, at least 1) or a
+    /// ``datetime.timedelta``. ``subject`` becomes the token's ``sub`` claim.
+    ///
+    /// Raises :class:`ConfigError` without ``jwt_secret``,
+    /// :class:`InvalidTopicError` for no pattern, a malformed one, or ``{sub}``
+    /// without a subject, :class:`InvalidDataError` for a ``ttl`` under one
+    /// second or an unusable subject (with ``{sub}``: ``/``, ``*``, braces,
+    /// ``.`` or ``..``), and ``TypeError`` for arguments of the wrong type.
+    #[pyo3(signature = (topics, ttl, subject = None))]
+    fn subscriber_token(
+        &self,
+        py: Python<'_>,
+        topics: &Bound<'_, PyAny>,
+        ttl: &Bound<'_, PyAny>,
+        subject: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        const METHOD: &str = "subscriber_token";
+        let topics = tokens::topics(py, METHOD, topics)?;
+        let ttl = tokens::ttl(py, METHOD, ttl)?;
+        let subject = subject
+            .filter(|s| !s.is_none())
+            .map(|s| str_arg(py, METHOD, "subject", ErrorKind::InvalidData, s))
+            .transpose()?;
+        self.inner
+            .subscriber_token(&topics, ttl, subject.as_deref())
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Mints a token that lets its holder publish over HTTP (``POST /publish``
+    /// with ``Authorization: Bearer TOKEN``) on the topics matched by
+    /// ``topics`` for ``ttl``, signed with ``jwt_secret``. Arguments and errors
+    /// as :meth:`subscriber_token`, without a subject (so no ``{sub}``).
+    fn publisher_token(
+        &self,
+        py: Python<'_>,
+        topics: &Bound<'_, PyAny>,
+        ttl: &Bound<'_, PyAny>,
+    ) -> PyResult<String> {
+        const METHOD: &str = "publisher_token";
+        let topics = tokens::topics(py, METHOD, topics)?;
+        let ttl = tokens::ttl(py, METHOD, ttl)?;
+        self.inner
+            .publisher_token(&topics, ttl)
+            .map_err(|e| to_py_err(py, e))
     }
 
     /// The engine's counters now: ``connections`` (open streams), ``topics``,
@@ -152,16 +211,17 @@ impl Engine {
     }
 }
 
-/// A `str` argument of `publish`: a `TypeError` naming the argument for another
+/// A `str` argument of `method`: a `TypeError` naming the argument for another
 /// type, an error of `kind` for a `str` that is not valid Unicode.
 fn str_arg(
     py: Python<'_>,
+    method: &str,
     name: &str,
     kind: ErrorKind,
     value: &Bound<'_, PyAny>,
 ) -> PyResult<PyBackedStr> {
     if !value.is_instance_of::<PyString>() {
-        return Err(wrong_type(name, "str", value));
+        return Err(wrong_type(method, name, "str", value));
     }
     value
         .extract()
@@ -171,7 +231,7 @@ fn str_arg(
 /// The `retry` argument, which the wire carries as a `u32` of milliseconds.
 fn retry_ms(value: &Bound<'_, PyAny>) -> PyResult<u32> {
     if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
-        return Err(wrong_type("retry", "int or None", value));
+        return Err(wrong_type("publish", "retry", "int or None", value));
     }
     value.extract::<u32>().map_err(|_| {
         PyValueError::new_err(format!(
@@ -181,9 +241,9 @@ fn retry_ms(value: &Bound<'_, PyAny>) -> PyResult<u32> {
     })
 }
 
-fn wrong_type(name: &str, expected: &str, value: &Bound<'_, PyAny>) -> PyErr {
+fn wrong_type(method: &str, name: &str, expected: &str, value: &Bound<'_, PyAny>) -> PyErr {
     let type_name = type_name(value);
     PyTypeError::new_err(format!(
-        "publish() argument '{name}' must be {expected}, not {type_name}"
+        "{method}() argument '{name}' must be {expected}, not {type_name}"
     ))
 }

@@ -1,8 +1,9 @@
 //! Python binding of ssecast: the extension module `ssecast._ssecast`.
 //!
 //! The binding only converts: keyword arguments to [`ssecast::Config`] keys
-//! ([`config`]), Python payloads to UTF-8 text ([`payload`]), and core errors to
-//! Python exceptions ([`errors`]). Every rule about events, ids and the wire lives
+//! ([`config`]), Python payloads to UTF-8 text ([`payload`]), token arguments to
+//! patterns and a lifetime ([`tokens`]), and core errors to Python exceptions
+//! ([`errors`]). Every rule about events, ids and the wire lives
 //! in the core crate. The pure-Python package `ssecast` (in `python/ssecast/`)
 //! re-exports this module and adds the FastAPI helper.
 
@@ -12,6 +13,7 @@ mod config;
 mod engine;
 mod errors;
 mod payload;
+mod tokens;
 
 /// The extension module; `import ssecast` re-exports everything public in it.
 #[pymodule]

@@ -1,5 +1,6 @@
 """Type stubs of the Rust extension module ``ssecast._ssecast``."""
 
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, ClassVar, final
 
@@ -71,6 +72,15 @@ class Engine:
         retry: int | None = None,
     ) -> str:
         """Publishes one event to ``topic`` and returns its id."""
+    def subscriber_token(
+        self,
+        topics: Sequence[str],
+        ttl: Union[float, timedelta],
+        subject: Optional[str] = None,
+    ) -> str:
+        """A token (signed with ``jwt_secret``) to stream ``topics`` for ``ttl`` seconds."""
+    def publisher_token(self, topics: Sequence[str], ttl: Union[float, timedelta]) -> str:
+        """A token (signed with ``jwt_secret``) to publish on ``topics`` over HTTP for ``ttl``."""
     def stats(self) -> dict[str, int]:
         """The engine's counters now."""
     def stop(self) -> None:
