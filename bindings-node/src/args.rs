@@ -79,6 +79,37 @@ pub fn payload<'env>(env: &Env, value: &Unknown<'env>, what: &str) -> Result<Pay
     ))
 }
 
+/// `value` as an array of strings, or a `TypeError` naming `what`.
+pub fn string_array(env: &Env, value: &Unknown, what: &str) -> Result<Vec<String>> {
+    if value.get_type()? != ValueType::Object || !value.is_array()? {
+        return Err(type_error(
+            env,
+            format!(
+                "{what} must be an array of strings (got {})",
+                describe(value)?
+            ),
+        ));
+    }
+    // SAFETY: the type was just checked.
+    let items = unsafe { value.cast::<Vec<Unknown>>() }?;
+    items
+        .iter()
+        .map(|item| string(env, item, &format!("every item of {what}")))
+        .collect()
+}
+
+/// `value` as a number, or a `TypeError` naming `what`.
+pub fn number(env: &Env, value: &Unknown, what: &str) -> Result<f64> {
+    match value.get_type()? {
+        // SAFETY: the type was just checked.
+        ValueType::Number => unsafe { value.cast::<f64>() },
+        _ => Err(type_error(
+            env,
+            format!("{what} must be a number (got {})", describe(value)?),
+        )),
+    }
+}
+
 /// `value` as an integer from 0 to `u32::MAX`, or a `TypeError` naming `what`.
 pub fn u32_number(env: &Env, value: &Unknown, what: &str) -> Result<u32> {
     let got = if value.get_type()? == ValueType::Number {

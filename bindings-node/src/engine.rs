@@ -10,6 +10,7 @@ use ssecast::{Config, ErrorKind, Event};
 
 use crate::args::{self, Payload};
 use crate::errors::{engine_error, engine_error_of, type_error};
+use crate::tokens::TokenArgs;
 use crate::{options, registry};
 
 /// A running ssecast engine: an HTTP server on threads of its own that streams
@@ -180,6 +181,54 @@ impl Engine {
         }
         self.inner
             .publish(&topic, &event)
+            .map_err(|e| engine_error(&env, &e))
+    }
+
+    /// Mints a token that lets its holder stream the topics matched by
+    /// `topics` for `options.ttl` seconds, signed with `jwtSecret`.
+    ///
+    /// Your app authenticates its user its own way, then hands the token to the
+    /// page, which streams with it: `/events?topic=...&token=TOKEN`, the
+    /// `jwtCookie` cookie, or `Authorization: Bearer TOKEN`. A stream ends when
+    /// its token expires; the client reconnects with a fresh one and
+    /// `Last-Event-ID`, missing nothing.
+    ///
+    /// `topics` are patterns: exact names, `*` for one segment, a trailing
+    /// `**`, `{sub}` for `options.subject` (`'user/{sub}/notifications'`).
+    ///
+    /// Throws `ERR_SSECAST_INVALID_CONFIG` without `jwtSecret`,
+    /// `ERR_SSECAST_INVALID_TOPIC` for no pattern, a malformed one, or `{sub}`
+    /// without a subject, `ERR_SSECAST_INVALID_DATA` for a `ttl` under one
+    /// second or an unusable subject (with `{sub}`: `/`, `*`, braces, `.` or
+    /// `..`), and a `TypeError` (`ERR_SSECAST_INVALID_ARG_TYPE`) for arguments
+    /// of the wrong type.
+    #[napi(ts_args_type = "topics: Array<string>, options: SubscriberTokenOptions")]
+    pub fn subscriber_token(
+        &self,
+        env: Env,
+        topics: Unknown,
+        options: Option<Unknown>,
+    ) -> Result<String> {
+        let args = TokenArgs::read(&env, "subscriberToken", &topics, options.as_ref(), true)?;
+        self.inner
+            .subscriber_token(&args.topics, args.ttl, args.subject.as_deref())
+            .map_err(|e| engine_error(&env, &e))
+    }
+
+    /// Mints a token that lets its holder publish over HTTP (`POST /publish`
+    /// with `Authorization: Bearer TOKEN`) on the topics matched by `topics`
+    /// for `options.ttl` seconds, signed with `jwtSecret`. Arguments and errors
+    /// as `subscriberToken`, without a subject (so no `{sub}`).
+    #[napi(ts_args_type = "topics: Array<string>, options: PublisherTokenOptions")]
+    pub fn publisher_token(
+        &self,
+        env: Env,
+        topics: Unknown,
+        options: Option<Unknown>,
+    ) -> Result<String> {
+        let args = TokenArgs::read(&env, "publisherToken", &topics, options.as_ref(), false)?;
+        self.inner
+            .publisher_token(&args.topics, args.ttl)
             .map_err(|e| engine_error(&env, &e))
     }
 

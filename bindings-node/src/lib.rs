@@ -2,11 +2,12 @@
 //! [`engine::Engine`] class. The binding converts JavaScript values and errors
 //! and nothing else; every rule lives in core.
 //!
-//! - [`engine`]: the `Engine` class (start, attach, port, publish, stats, stop);
+//! - [`engine`]: the `Engine` class (start, attach, port, publish, tokens, stats, stop);
 //! - [`options`]: `Engine.start` options, the core configuration keys in camelCase;
 //! - [`args`]: reading JavaScript arguments, with a `TypeError` for a wrong type;
 //! - [`errors`]: the one place failures become JavaScript errors with a `code`;
-//! - [`registry`]: engines by port, so worker threads can attach to one.
+//! - [`registry`]: engines by port, so worker threads can attach to one;
+//! - [`tokens`]: the arguments of `subscriberToken` and `publisherToken`.
 //!
 //! The package's `index.js` adds what is JavaScript's job: `JSON.stringify` of
 //! object payloads and keeping the process alive while an engine runs.
@@ -16,3 +17,4 @@ mod engine;
 mod errors;
 mod options;
 mod registry;
+mod tokens;

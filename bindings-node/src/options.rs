@@ -66,6 +66,39 @@ pub struct EngineOptions {
     /// Serve the browser client (the global `ssecast`) at `GET /ssecast.js`
     /// (default `false`).
     pub client_script: Option<bool>,
+    /// HMAC secret (32 bytes or more) that verifies HS256 tokens and signs
+    /// `subscriberToken` / `publisherToken`; setting it or `jwtPublicKey` turns
+    /// authorization on.
+    pub jwt_secret: Option<String>,
+    /// Public key that verifies RSA, ECDSA or Ed25519 tokens: PEM text, or
+    /// `'@/path/to/key.pem'`; turns authorization on.
+    pub jwt_public_key: Option<String>,
+    /// Accepted token algorithms (default: HS256 with `jwtSecret`, the public
+    /// key's own); `none` is never accepted.
+    #[napi(ts_type = "string | Array<string>")]
+    pub jwt_algorithms: Option<String>,
+    /// The `iss` claim every token must carry.
+    pub jwt_issuer: Option<String>,
+    /// The `aud` claim every token must carry; unset, tokens with an `aud` are refused.
+    pub jwt_audience: Option<String>,
+    /// Cookie a subscriber's token may travel in (default `ssecast_token`; `''`: none).
+    pub jwt_cookie: Option<String>,
+    /// Whether a subscriber's token may travel in the `token` query parameter (default true).
+    pub jwt_query_token: Option<bool>,
+    /// Topic patterns anyone may subscribe to while authorization is on.
+    #[napi(ts_type = "string | Array<string>")]
+    pub public_topics: Option<String>,
+    /// Most streams one client address may hold open (0: no limit); more get 429.
+    pub max_connections_per_ip: Option<u32>,
+    /// New streams one client address may open per second (0: no limit); more get 429.
+    pub connection_rate_per_ip: Option<u32>,
+    /// Streams one client address may open at once before the rate applies (0: the rate).
+    pub connection_burst_per_ip: Option<u32>,
+    /// Addresses or CIDRs of reverse proxies whose forwarding header names the client.
+    #[napi(ts_type = "string | Array<string>")]
+    pub trusted_proxies: Option<String>,
+    /// The header trusted proxies name the client in: `'x-forwarded-for'` (default) or `'forwarded'`.
+    pub trusted_proxy_header: Option<String>,
 }
 
 /// The camelCase option name of a snake_case configuration key.

@@ -607,7 +607,7 @@ mod tests {
             .filter(|k| k.is_flag())
             .map(|k| k.name)
             .collect();
-        assert_eq!(flags, ["client_script"]);
+        assert_eq!(flags, ["client_script", "jwt_query_token"]);
         let mut config = Config::default();
         for (text, value) in [
             ("true", true),
