@@ -5,13 +5,14 @@
 #   make bench-capacity   10,000 and ~19,000 idle connections
 #   make bench-latency    10 subscribers at fixed high rates
 #   make bench-publish    publish cost per call from Rust, C, Python and Node
+#   make bench-connect    new streams per second, authorization off vs HS256 vs ES256
 # Results: $(BUILD_DIR)/bench/results.txt (RESULT lines) and a markdown summary on stdout.
 # Limit the peers with BENCH_SERVERS="ssecast axum".
 
 BENCH_SERVERS ?= ssecast axum nchan express fastapi
 BENCH_ENV = RELEASE_DIR=$(RELEASE_DIR) BUILD_DIR=$(BUILD_DIR) SERVERS="$(BENCH_SERVERS)"
 
-.PHONY: bench bench-build bench-fanout bench-capacity bench-latency bench-publish
+.PHONY: bench bench-build bench-fanout bench-capacity bench-latency bench-publish bench-connect
 
 bench-build: release
 	$(CARGO) build --release --locked -p ssecast-bench
@@ -21,9 +22,14 @@ BENCH_BINDINGS := node-package python-wheel
 
 bench: bench-build $(BENCH_BINDINGS)
 	$(BENCH_ENV) bench/run.sh fanout capacity latency publish
+	$(MAKE) --no-print-directory bench-connect
 
 bench-publish: bench-build $(BENCH_BINDINGS)
 	$(BENCH_ENV) bench/run.sh publish
 
 bench-fanout bench-capacity bench-latency: bench-%: bench-build
 	$(BENCH_ENV) bench/run.sh $*
+
+# In process: one engine per mode, its worker on cpu 0, the clients on cpu 1.
+bench-connect: bench-build
+	$(RELEASE_DIR)/ssecast-bench connect-rate --server-cpu 0 --client-cpu 1

@@ -3,11 +3,13 @@
 //! Subcommands: `ladder` (fan-out at rising publish rates, or fixed rates),
 //! `capacity` (many idle connections: accept time and RSS per connection),
 //! `publish-cost` (drives a publish-cost program in C, Python, Node or Rust
-//! with subscribers attached), `publish-cost-child` (the Rust one) and
-//! `publish-threads` (publish cost from several threads at once, in process).
+//! with subscribers attached), `publish-cost-child` (the Rust one),
+//! `publish-threads` (publish cost from several threads at once, in process)
+//! and `connect-rate` (new streams per second with authorization off and on).
 //! Every run prints one `RESULT` line per figure for the bench script.
 
 mod client;
+mod connect_rate;
 mod histogram;
 mod procstat;
 mod publish_cost;
@@ -44,6 +46,8 @@ enum Command {
     PublishCostChild(publish_cost::ChildArgs),
     /// Publish cost with several publishing threads, in this process.
     PublishThreads(publish_threads::Args),
+    /// New streams per second with authorization off, HS256 and ES256 (in process).
+    ConnectRate(connect_rate::Args),
 }
 
 /// What to connect to and how to watch it.
@@ -225,6 +229,7 @@ fn main() -> std::process::ExitCode {
             Command::Ladder(args) => ladder(args).await,
             Command::Capacity(args) => capacity(args, limit).await,
             Command::PublishCost(args) => publish_cost::orchestrate(args).await,
+            Command::ConnectRate(args) => connect_rate::run(args).await,
             Command::PublishCostChild(_) | Command::PublishThreads(_) => {
                 unreachable!("handled above")
             }
