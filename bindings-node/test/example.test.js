@@ -92,3 +92,44 @@ test('the Express example serves its page, chats and counts live', async (t) => 
   assert.strictEqual(code, 0);
   assert.match(output(), /stopped\n$/);
 });
+
+test('the Express example: a logged-in user streams their own inbox only', async (t) => {
+  const { child, ports, exited } = await startExample(t);
+  const app = `http://127.0.0.1:${ports.app}`;
+  const engine = `http://127.0.0.1:${ports.engine}`;
+  const call = (route, { cookie, body } = {}) =>
+    fetch(`${app}${route}`, {
+      method: body ? 'POST' : 'GET',
+      headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+      body: body && JSON.stringify(body),
+    });
+  /** Logs `user` in; returns the session cookie a browser would keep. */
+  const login = async (user) => {
+    const answer = await call('/api/login', { body: { user } });
+    assert.strictEqual(answer.status, 200);
+    return answer.headers.get('set-cookie').split(';')[0];
+  };
+  const [ada, bob] = [await login('ada'), await login('bob')];
+  assert.strictEqual((await call('/api/inbox/stream')).status, 401, 'not logged in');
+  const adaStream = await (await call('/api/inbox/stream', { cookie: ada })).json();
+  const bobStream = await (await call('/api/inbox/stream', { cookie: bob })).json();
+  assert.strictEqual(adaStream.topic, 'user/ada/inbox');
+  // The engine refuses the inbox without a token and with another user's.
+  const inbox = `/events?topic=${encodeURIComponent(adaStream.topic)}`;
+  assert.strictEqual((await firstChunk(ports.engine, inbox, {})).status, 401);
+  assert.strictEqual((await firstChunk(ports.engine, `${inbox}&token=${bobStream.token}`, {})).status, 403);
+
+  const source = new EventSource(`${engine}${inbox}&token=${adaStream.token}`);
+  t.after(() => source.close());
+  await withTimeout(once(source, 'open'), 'the inbox to open');
+  const received = withTimeout(once(source, 'private'), 'a private message');
+  const sent = await call('/api/users/ada/inbox', { cookie: bob, body: { text: 'hi ada' } });
+  assert.strictEqual(sent.status, 201);
+  const [message] = await received;
+  assert.strictEqual(message.lastEventId, (await sent.json()).id);
+  assert.deepStrictEqual(JSON.parse(message.data), { from: 'bob', text: 'hi ada' });
+
+  source.close();
+  child.kill('SIGTERM');
+  await withTimeout(exited, 'the example to exit after SIGTERM');
+});

@@ -133,3 +133,34 @@ def test_run_as_the_readme_says_allows_both_spellings_of_the_page_origin() -> No
         server.terminate()
         _, stderr = server.communicate(timeout=20)
     assert "Traceback" not in stderr, stderr
+
+
+def test_a_logged_in_user_streams_their_own_inbox_only(example: str) -> None:
+    events_url = httpx.get(f"{example}/config", timeout=TIMEOUT).json()["events"]
+    origin = {"Origin": example}
+    assert httpx.post(f"{example}/inbox/token", timeout=TIMEOUT).status_code == 401
+    # Each client keeps its cookies, as a browser does; cookies ignore ports, so
+    # the stream token cookie the app sets reaches the engine's port too.
+    with httpx.Client(timeout=TIMEOUT) as ada, httpx.Client(timeout=TIMEOUT) as bob:
+        for client, name in [(ada, "ada"), (bob, "bob")]:
+            assert client.post(f"{example}/login", json={"user": name}).status_code == 200
+            minted = client.post(f"{example}/inbox/token").json()
+            assert minted == {"topic": f"user/{name}/inbox", "expires_in": 600}
+        # Without a token, and with another user's, the engine refuses the inbox.
+        anonymous = httpx.get(events_url, params={"topic": "user/ada/inbox"}, timeout=TIMEOUT)
+        assert anonymous.status_code == 401
+        refused = bob.get(events_url, params={"topic": "user/ada/inbox"}, headers=origin)
+        assert refused.status_code == 403
+        assert refused.headers["access-control-allow-origin"] == example
+        # The public topics need no token.
+        with connect_sse(ada, "GET", events_url, params={"topic": "notifications"}) as public:
+            assert public.response.status_code == 200
+        with connect_sse(
+            ada, "GET", events_url, params={"topic": "user/ada/inbox"}, headers=origin
+        ) as source:
+            assert source.response.status_code == 200
+            assert source.response.headers["access-control-allow-credentials"] == "true"
+            sent = bob.post(f"{example}/users/ada/inbox", json={"text": "hi ada"}).json()
+            event = take((e for e in source.iter_sse() if e.data), 1)[0]
+    assert (event.event, event.id) == ("private", sent["id"])
+    assert json.loads(event.data) == {"from": "bob", "text": "hi ada"}

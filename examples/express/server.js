@@ -6,9 +6,17 @@
 // connection to ssecast: a chat (POST /api/chat) and a live analytics
 // dashboard (POST /api/track, plus the engine's own counters every 2 s). The
 // page (public/index.html) listens to the engine with EventSource.
+//
+// Each user also has a private inbox, `user/<name>/inbox`: the engine checks a
+// token on every stream (SSECAST_JWT_SECRET, or a random secret per run), and
+// `chat` and `dashboard` stay public. The app logs its user in its own way
+// (here a bare name in a cookie; use your real session), mints a stream token
+// for the user's inbox (GET /api/inbox/stream) and the page streams with it in
+// the query string, fetching a fresh one when its stream ends at the expiry.
 
 'use strict';
 
+const crypto = require('node:crypto');
 const http = require('node:http');
 const path = require('node:path');
 const { once } = require('node:events');
@@ -16,6 +24,17 @@ const express = require('express');
 const { Engine } = require('ssecast');
 
 const MAX_TEXT = 500;
+const USER_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+const STREAM_TOKEN_TTL_S = 600;
+
+/** The logged-in user, from the cookie /api/login set; use your real session. */
+function currentUser(req) {
+  const user = /(?:^|;\s*)demo_user=([^;]*)/.exec(req.headers.cookie ?? '')?.[1];
+  if (!user || !USER_NAME.test(user)) {
+    throw Object.assign(new Error('log in first'), { status: 401 });
+  }
+  return user;
+}
 
 /**
  * A 400 answer for a request that does not hold what the route needs.
@@ -65,6 +84,38 @@ function createApp(engine, enginePort) {
     res.status(201).json({ id });
   });
 
+  // Demo login: remembers who this browser is, without a password.
+  app.post('/api/login', (req, res) => {
+    const { user } = req.body ?? {};
+    if (typeof user !== 'string' || !USER_NAME.test(user)) {
+      throw badRequest('user must be 1 to 32 letters, digits, - or _');
+    }
+    res.cookie('demo_user', user, { httpOnly: true, sameSite: 'lax' });
+    res.json({ user });
+  });
+
+  // The logged-in user's inbox stream: its topic and a token for it only.
+  app.get('/api/inbox/stream', (req, res) => {
+    const user = currentUser(req);
+    const topic = `user/${user}/inbox`;
+    const token = engine.subscriberToken(['user/{sub}/inbox'], {
+      ttl: STREAM_TOKEN_TTL_S,
+      subject: user,
+    });
+    res.json({ topic, token, expiresIn: STREAM_TOKEN_TTL_S });
+  });
+
+  app.post('/api/users/:user/inbox', (req, res) => {
+    const from = currentUser(req);
+    const { text } = req.body ?? {};
+    if (!USER_NAME.test(req.params.user)) throw badRequest('no such user name');
+    if (typeof text !== 'string' || !text.trim() || text.length > MAX_TEXT) {
+      throw badRequest(`text must hold 1 to ${MAX_TEXT} characters`);
+    }
+    const id = engine.publish(`user/${req.params.user}/inbox`, { from, text }, { event: 'private' });
+    res.status(201).json({ id });
+  });
+
   /** @type {import('express').ErrorRequestHandler} */
   const sendError = (error, req, res, next) => {
     // ssecast errors carry a code such as ERR_SSECAST_TOO_LARGE: bad input too.
@@ -89,6 +140,8 @@ async function start({ port = 3000, enginePort = 8080, host = '127.0.0.1' } = {}
     port: enginePort,
     bind: host,
     corsOrigins: [`http://localhost:${appPort}`, `http://127.0.0.1:${appPort}`],
+    jwtSecret: process.env.SSECAST_JWT_SECRET || crypto.randomBytes(32).toString('base64url'),
+    publicTopics: ['chat', 'dashboard'],
   });
   appServer.on('request', createApp(engine, engine.port));
   const counters = setInterval(() => {

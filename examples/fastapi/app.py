@@ -13,6 +13,14 @@ default 8000), ENGINE_PORT (the engine, default 8001), APP_ORIGINS (the page
 origins the engine allows, comma-separated; default both spellings of
 http://127.0.0.1:PORT and http://localhost:PORT), JOB_STEP_SECONDS (how long
 each step of a demo job takes).
+
+Each user also has a private inbox, `user/<name>/inbox`: the engine checks a
+token on every stream (SSECAST_JWT_SECRET, or a random secret per run) and
+`notifications` and `jobs` stay public. The app logs its user in its own way
+(here a bare name in a cookie; use your real session), mints the user's stream
+token into an HttpOnly cookie that the browser also sends to the engine's port,
+and refreshes it before it expires; the page streams with
+`EventSource(url, { withCredentials: true })`.
 """
 
 from __future__ import annotations
@@ -20,12 +28,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import secrets
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Optional
 
-from fastapi import FastAPI, Request
+from fastapi import Cookie, Depends, FastAPI, HTTPException, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 import ssecast
 import ssecast.fastapi
@@ -39,6 +50,9 @@ ENGINE_PORT = int(os.environ.get("ENGINE_PORT", "8001"))
 JOB_STEPS = 5
 JOB_STEP_SECONDS = float(os.environ.get("JOB_STEP_SECONDS", "0.6"))
 PAGE = Path(__file__).with_name("index.html").read_text(encoding="utf-8")
+JWT_SECRET = os.environ.get("SSECAST_JWT_SECRET") or secrets.token_urlsafe(32)
+STREAM_TOKEN_TTL = timedelta(minutes=10)
+USER_NAME = r"^[A-Za-z0-9_-]{1,32}$"
 
 app = FastAPI(
     title="ssecast example",
@@ -46,6 +60,8 @@ app = FastAPI(
         port=ENGINE_PORT,
         cors_origins=APP_ORIGINS,
         retry_ms=2000,
+        jwt_secret=JWT_SECRET,
+        public_topics=["notifications", "jobs"],
     ),
 )
 
@@ -97,6 +113,62 @@ async def run_job(engine: ssecast.Engine, job: int) -> None:
         await asyncio.sleep(JOB_STEP_SECONDS)
         engine.publish("jobs", {"job": job, "percent": step * 100 // JOB_STEPS}, event="progress")
     engine.publish("jobs", {"job": job}, event="done")
+
+
+class Login(BaseModel):
+    """Who the user says they are (the stand-in for your real login)."""
+
+    user: str = Field(pattern=USER_NAME)
+
+
+class Message(BaseModel):
+    """A private message for one user's inbox."""
+
+    text: str = Field(min_length=1, max_length=500)
+
+
+def current_user(demo_user: Annotated[Optional[str], Cookie()] = None) -> str:
+    """The logged-in user, from the cookie `/login` set; use your real session."""
+    if demo_user is None:
+        raise HTTPException(status_code=401, detail="log in first")
+    return demo_user
+
+
+User = Annotated[str, Depends(current_user)]
+
+
+@app.post("/login")
+def login(body: Login, response: Response) -> dict[str, str]:
+    """Remembers who this browser is. Demo only: there is no password."""
+    response.set_cookie("demo_user", body.user, httponly=True, samesite="lax")
+    return {"user": body.user}
+
+
+@app.post("/inbox/token")
+def inbox_token(user: User, response: Response, engine: EngineDep) -> dict[str, Any]:
+    """Mints the user's stream token into the engine's cookie (`ssecast_token`).
+
+    Cookies ignore ports, so the browser sends it to the engine too. The page
+    calls this again before `expires_in`; when the old token runs out its
+    stream ends and the browser reconnects with the fresh cookie and
+    Last-Event-ID, missing nothing.
+    """
+    token = engine.subscriber_token(["user/{sub}/inbox"], STREAM_TOKEN_TTL, subject=user)
+    ttl = int(STREAM_TOKEN_TTL.total_seconds())
+    response.set_cookie("ssecast_token", token, max_age=ttl, httponly=True, samesite="lax")
+    return {"topic": f"user/{user}/inbox", "expires_in": ttl}
+
+
+@app.post("/users/{recipient}/inbox")
+def send_private(
+    recipient: Annotated[str, PathParam(pattern=USER_NAME)],
+    message: Message,
+    sender: User,
+    engine: EngineDep,
+) -> dict[str, str]:
+    """Sends a message that only `recipient`'s token can stream."""
+    data = {"from": sender, "text": message.text}
+    return {"id": engine.publish(f"user/{recipient}/inbox", data, event="private")}
 
 
 if __name__ == "__main__":
