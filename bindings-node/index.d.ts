@@ -44,6 +44,34 @@ export declare class Engine {
    * with code `ERR_SSECAST_INVALID_ARG_TYPE` for an argument of the wrong type.
    */
   publish(topic: string, data: string | Buffer | Uint8Array | object | number | boolean | null, options?: PublishOptions): string
+  /**
+   * Mints a token that lets its holder stream the topics matched by
+   * `topics` for `options.ttl` seconds, signed with `jwtSecret`.
+   *
+   * Your app authenticates its user its own way, then hands the token to the
+   * page, which streams with it: `/events?topic=...&token=TOKEN`, the
+   * `jwtCookie` cookie, or `Authorization: Bearer TOKEN`. A stream ends when
+   * its token expires; the client reconnects with a fresh one and
+   * `Last-Event-ID`, missing nothing.
+   *
+   * `topics` are patterns: exact names, `*` for one segment, a trailing
+   * `**`, `{sub}` for `options.subject` (`'user/{sub}/notifications'`).
+   *
+   * Throws `ERR_SSECAST_INVALID_CONFIG` without `jwtSecret`,
+   * `ERR_SSECAST_INVALID_TOPIC` for no pattern, a malformed one, or `{sub}`
+   * without a subject, `ERR_SSECAST_INVALID_DATA` for a `ttl` under one
+   * second or an unusable subject (with `{sub}`: `/`, `*`, braces, `.` or
+   * `..`), and a `TypeError` (`ERR_SSECAST_INVALID_ARG_TYPE`) for arguments
+   * of the wrong type.
+   */
+  subscriberToken(topics: Array<string>, options: SubscriberTokenOptions): string
+  /**
+   * Mints a token that lets its holder publish over HTTP (`POST /publish`
+   * with `Authorization: Bearer TOKEN`) on the topics matched by `topics`
+   * for `options.ttl` seconds, signed with `jwtSecret`. Arguments and errors
+   * as `subscriberToken`, without a subject (so no `{sub}`).
+   */
+  publisherToken(topics: Array<string>, options: PublisherTokenOptions): string
   /** The engine's counters now. */
   stats(): Stats
   /**
@@ -110,6 +138,48 @@ export interface EngineOptions {
    * (default `false`).
    */
   clientScript?: boolean
+  /**
+   * HMAC secret (32 bytes or more) that verifies HS256 tokens and signs
+   * `subscriberToken` / `publisherToken`; setting it or `jwtPublicKey` turns
+   * authorization on.
+   */
+  jwtSecret?: string
+  /**
+   * Public key that verifies RSA, ECDSA or Ed25519 tokens: PEM text, or
+   * `'@/path/to/key.pem'`; turns authorization on.
+   */
+  jwtPublicKey?: string
+  /**
+   * Accepted token algorithms (default: HS256 with `jwtSecret`, the public
+   * key's own); `none` is never accepted.
+   */
+  jwtAlgorithms?: string | Array<string>
+  /** The `iss` claim every token must carry. */
+  jwtIssuer?: string
+  /** The `aud` claim every token must carry; unset, tokens with an `aud` are refused. */
+  jwtAudience?: string
+  /** Cookie a subscriber's token may travel in (default `ssecast_token`; `''`: none). */
+  jwtCookie?: string
+  /** Whether a subscriber's token may travel in the `token` query parameter (default true). */
+  jwtQueryToken?: boolean
+  /** Topic patterns anyone may subscribe to while authorization is on. */
+  publicTopics?: string | Array<string>
+  /** Most streams one client address may hold open (0: no limit); more get 429. */
+  maxConnectionsPerIp?: number
+  /** New streams one client address may open per second (0: no limit); more get 429. */
+  connectionRatePerIp?: number
+  /** Streams one client address may open at once before the rate applies (0: the rate). */
+  connectionBurstPerIp?: number
+  /** Addresses or CIDRs of reverse proxies whose forwarding header names the client. */
+  trustedProxies?: string | Array<string>
+  /** The header trusted proxies name the client in: `'x-forwarded-for'` (default) or `'forwarded'`. */
+  trustedProxyHeader?: string
+}
+
+/** Options of `engine.publisherToken`. */
+export interface PublisherTokenOptions {
+  /** How long the token is accepted, in seconds (at least 1). */
+  ttl: number
 }
 
 /** Options of `engine.publish`. */
@@ -135,4 +205,18 @@ export interface Stats {
   published: number
   /** Streams closed because their client fell behind the history. */
   slowConsumersDropped: number
+}
+
+/** Options of `engine.subscriberToken`. */
+export interface SubscriberTokenOptions {
+  /**
+   * How long the token is accepted, in seconds (at least 1; a fraction is
+   * cut off). A stream opened with it ends then.
+   */
+  ttl: number
+  /**
+   * The token's `sub` claim: who it was minted for. `{sub}` in a topic
+   * pattern stands for it (`user/{sub}/notifications`).
+   */
+  subject?: string
 }

@@ -13,16 +13,16 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
+from conftest import TIMEOUT, take, wait_until_healthy
 from httpx_sse import connect_sse
 
 import ssecast
-from conftest import TIMEOUT, take, wait_until_healthy
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -89,12 +89,16 @@ def client_from(address: str) -> httpx.Client:
 
 
 def test_limits_count_the_forwarded_client_not_nginx(tmp_path: Path) -> None:
-    with ssecast.Engine(
-        port=0,
-        keepalive_ms=0,
-        max_connections_per_ip=2,
-        trusted_proxies=["127.0.0.1"],
-    ) as engine, nginx_in_front_of(engine.port, tmp_path) as base, ExitStack() as open_streams:
+    with (
+        ssecast.Engine(
+            port=0,
+            keepalive_ms=0,
+            max_connections_per_ip=2,
+            trusted_proxies=["127.0.0.1"],
+        ) as engine,
+        nginx_in_front_of(engine.port, tmp_path) as base,
+        ExitStack() as open_streams,
+    ):
         events = f"{base}/events?topic=t"
         # Two clients, two streams each: four streams through one nginx.
         for address in ["127.0.0.11", "127.0.0.12"]:
@@ -118,9 +122,11 @@ def test_limits_count_the_forwarded_client_not_nginx(tmp_path: Path) -> None:
 
 
 def test_without_trusted_proxies_nginx_is_the_client(tmp_path: Path) -> None:
-    with ssecast.Engine(
-        port=0, keepalive_ms=0, max_connections_per_ip=2
-    ) as engine, nginx_in_front_of(engine.port, tmp_path) as base, ExitStack() as open_streams:
+    with (
+        ssecast.Engine(port=0, keepalive_ms=0, max_connections_per_ip=2) as engine,
+        nginx_in_front_of(engine.port, tmp_path) as base,
+        ExitStack() as open_streams,
+    ):
         events = f"{base}/events?topic=t"
         for address in ["127.0.0.21", "127.0.0.22"]:
             client = open_streams.enter_context(client_from(address))

@@ -27,7 +27,10 @@ const MAX_TEXT = 500;
 const USER_NAME = /^[A-Za-z0-9_-]{1,32}$/;
 const STREAM_TOKEN_TTL_S = 600;
 
-/** The logged-in user, from the cookie /api/login set; use your real session. */
+/**
+ * The logged-in user, from the cookie /api/login set; use your real session.
+ * @param {import('express').Request} req
+ */
 function currentUser(req) {
   const user = /(?:^|;\s*)demo_user=([^;]*)/.exec(req.headers.cookie ?? '')?.[1];
   if (!user || !USER_NAME.test(user)) {

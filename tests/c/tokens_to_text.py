@@ -9,6 +9,7 @@ Only the format changes; every check runs in C (test_ssecast.c):
 
 Usage: tokens_to_text.py core/src/auth/fixtures > tokens.txt
 """
+
 import json
 import sys
 from pathlib import Path

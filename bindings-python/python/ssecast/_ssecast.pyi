@@ -1,5 +1,6 @@
 """Type stubs of the Rust extension module ``ssecast._ssecast``."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, ClassVar, final
@@ -50,6 +51,19 @@ class _EngineConfig(TypedDict, total=False):
     shutdown_timeout_ms: int
     poll_timeout_ms: int
     client_script: bool
+    jwt_secret: str | None
+    jwt_public_key: str | None
+    jwt_algorithms: str | list[str] | tuple[str, ...] | None
+    jwt_issuer: str | None
+    jwt_audience: str | None
+    jwt_cookie: str
+    jwt_query_token: bool
+    public_topics: str | list[str] | tuple[str, ...] | None
+    max_connections_per_ip: int
+    connection_rate_per_ip: int
+    connection_burst_per_ip: int
+    trusted_proxies: str | list[str] | tuple[str, ...] | None
+    trusted_proxy_header: str
 
 @final
 class Engine:
@@ -75,11 +89,11 @@ class Engine:
     def subscriber_token(
         self,
         topics: Sequence[str],
-        ttl: Union[float, timedelta],
-        subject: Optional[str] = None,
+        ttl: float | timedelta,
+        subject: str | None = None,
     ) -> str:
         """A token (signed with ``jwt_secret``) to stream ``topics`` for ``ttl`` seconds."""
-    def publisher_token(self, topics: Sequence[str], ttl: Union[float, timedelta]) -> str:
+    def publisher_token(self, topics: Sequence[str], ttl: float | timedelta) -> str:
         """A token (signed with ``jwt_secret``) to publish on ``topics`` over HTTP for ``ttl``."""
     def stats(self) -> dict[str, int]:
         """The engine's counters now."""

@@ -406,7 +406,7 @@ mod tests {
         let start = Instant::now();
         let lifetime = Duration::from_secs(60);
         stream.end_at(start + lifetime);
-        assert_eq!(&next(&mut stream).await[..], b": ok\n\n");
+        assert_eq!(&next(&mut stream).await[..], b": ok\n");
         let publisher = hub.clone();
         tokio::spawn(async move {
             tokio::time::sleep(lifetime - Duration::from_millis(1)).await;
