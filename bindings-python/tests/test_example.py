@@ -121,7 +121,11 @@ def test_run_as_the_readme_says_allows_both_spellings_of_the_page_origin() -> No
         assert config["origins"] == origins
         for origin in origins:
             with httpx.stream(
-                "GET", config["events"], headers={"Origin": origin}, timeout=TIMEOUT
+                "GET",
+                config["events"],
+                params={"topic": "notifications"},
+                headers={"Origin": origin},
+                timeout=TIMEOUT,
             ) as response:
                 assert response.status_code == 200
                 assert response.headers["access-control-allow-origin"] == origin
