@@ -74,41 +74,65 @@ impl Mode {
     }
 }
 
+/// What one measured window gave.
+#[derive(Clone, Copy)]
+struct Window {
+    /// Streams opened per second of wall time.
+    streams_per_s: f64,
+    /// CPU time of the engine's threads per stream, in microseconds: what the
+    /// engine's core spends, whatever else runs on the machine.
+    engine_us_per_stream: f64,
+}
+
 /// Runs every round of the three modes; prints a `RESULT` line per
-/// measurement and one per mode with its median and its ratio to `off`.
+/// measurement and one per mode with its medians and their ratio to `off`.
 pub async fn run(args: Args) -> Result<(), String> {
     let fixtures: Fixtures = serde_json::from_str(TOKENS).map_err(|e| e.to_string())?;
     let modes = [Mode::Off, Mode::Hs256, Mode::Es256];
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
+    let mut windows: Vec<Vec<Window>> = vec![Vec::new(); modes.len()];
     for round in 1..=args.rounds {
         for (i, &mode) in modes.iter().enumerate() {
-            let rate = measure(mode, &fixtures, &args).await?;
+            let window = measure(mode, &fixtures, &args).await?;
             println!(
-                "RESULT connect_rate ssecast auth={} round={round} concurrency={} streams_per_s={rate:.0}",
+                "RESULT connect_rate ssecast auth={} round={round} concurrency={} streams_per_s={:.0} engine_us_per_stream={:.1}",
                 mode.name(),
-                args.concurrency
+                args.concurrency,
+                window.streams_per_s,
+                window.engine_us_per_stream
             );
-            rates[i].push(rate);
+            windows[i].push(window);
         }
     }
-    let median = |values: &mut Vec<f64>| {
+    let median = |values: Vec<f64>| {
+        let mut values = values;
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    let off = median(&mut rates[0]);
-    for (i, mode) in modes.iter().enumerate() {
-        let rate = median(&mut rates[i]);
+    let medians: Vec<(f64, f64)> = windows
+        .iter()
+        .map(|w| {
+            (
+                median(w.iter().map(|w| w.streams_per_s).collect()),
+                median(w.iter().map(|w| w.engine_us_per_stream).collect()),
+            )
+        })
+        .collect();
+    let (off_rate, off_us) = medians[0];
+    for (mode, (rate, us)) in modes.iter().zip(&medians) {
         println!(
-            "RESULT connect_rate ssecast auth={} median_streams_per_s={rate:.0} of_off={:.1}%",
+            "RESULT connect_rate ssecast auth={} median_streams_per_s={rate:.0} of_off={:.1}% median_engine_us_per_stream={us:.1} streams_per_engine_core_s={:.0} of_off_by_cpu={:.1}%",
             mode.name(),
-            100.0 * rate / off
+            100.0 * rate / off_rate,
+            1e6 / us,
+            100.0 * off_us / us
         );
     }
     Ok(())
 }
 
-/// Streams opened per second in the measured window of one engine.
-async fn measure(mode: Mode, fixtures: &Fixtures, args: &Args) -> Result<f64, String> {
+/// Streams opened in the measured window of one engine: per second, and the
+/// engine's CPU time per stream.
+async fn measure(mode: Mode, fixtures: &Fixtures, args: &Args) -> Result<Window, String> {
     let mut config = ssecast::Config {
         port: 0,
         worker_threads: 1,
@@ -154,12 +178,18 @@ async fn measure(mode: Mode, fixtures: &Fixtures, args: &Args) -> Result<f64, St
     tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
     measuring.set(true);
     let from = Instant::now();
+    let cpu_from = procstat::threads_cpu_ns("ssecast");
     for client in clients {
         client.await.map_err(|e| e.to_string())??;
     }
-    let rate = opened.get() as f64 / from.elapsed().as_secs_f64();
+    let cpu_ns = procstat::threads_cpu_ns("ssecast").saturating_sub(cpu_from);
+    let streams = opened.get().max(1) as f64;
+    let window = Window {
+        streams_per_s: opened.get() as f64 / from.elapsed().as_secs_f64(),
+        engine_us_per_stream: cpu_ns as f64 / 1e3 / streams,
+    };
     engine.stop();
-    Ok(rate)
+    Ok(window)
 }
 
 /// Opens one stream, waits for its `200` head and opening frame, and resets it.
