@@ -99,6 +99,13 @@ pub struct EngineOptions {
     pub trusted_proxies: Option<String>,
     /// The header trusted proxies name the client in: `'x-forwarded-for'` (default) or `'forwarded'`.
     pub trusted_proxy_header: Option<String>,
+    /// Time a client has to send a request head (HTTP/2: the preface and first
+    /// request), in milliseconds.
+    pub head_timeout_ms: Option<f64>,
+    /// Time an HTTP/2 connection with no open stream is kept, in milliseconds.
+    pub idle_timeout_ms: Option<f64>,
+    /// Time a client has to send a whole request body, in milliseconds.
+    pub body_timeout_ms: Option<f64>,
 }
 
 /// The camelCase option name of a snake_case configuration key.

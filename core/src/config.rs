@@ -1,6 +1,7 @@
 //! Engine configuration: one set of keys shared by Rust, C, Python, Node and the CLI.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -90,6 +91,16 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// The header trusted proxies name the client in: `x-forwarded-for` or `forwarded`.
     pub trusted_proxy_header: String,
+    /// How long a client has to send a complete request head, in milliseconds:
+    /// from the opening of the connection to its first request (for HTTP/2, the
+    /// preface and the first request), and on HTTP/1 from the end of one request
+    /// to the head of the next.
+    pub head_timeout_ms: u64,
+    /// How long an HTTP/2 connection with no open stream is kept, in milliseconds.
+    pub idle_timeout_ms: u64,
+    /// How long a client has to send a whole request body (`POST /publish`), in
+    /// milliseconds.
+    pub body_timeout_ms: u64,
     /// An HTML page served at `GET /` (the CLI's demo page). Rust API only.
     #[serde(skip)]
     pub index_page: Option<Bytes>,
@@ -131,6 +142,9 @@ impl Default for Config {
             connection_burst_per_ip: 0,
             trusted_proxies: Vec::new(),
             trusted_proxy_header: "x-forwarded-for".into(),
+            head_timeout_ms: 10_000,
+            idle_timeout_ms: 30_000,
+            body_timeout_ms: 30_000,
             index_page: None,
         }
     }
@@ -314,6 +328,18 @@ pub const KEYS: &[KeyInfo] = &[
         name: "trusted_proxy_header",
         help: "header trusted proxies name the client in: x-forwarded-for or forwarded",
     },
+    KeyInfo {
+        name: "head_timeout_ms",
+        help: "time a client has to send a request head (HTTP/2: the preface and first request), in ms",
+    },
+    KeyInfo {
+        name: "idle_timeout_ms",
+        help: "time an HTTP/2 connection with no open stream is kept, in ms",
+    },
+    KeyInfo {
+        name: "body_timeout_ms",
+        help: "time a client has to send a whole request body, in ms",
+    },
 ];
 
 impl Config {
@@ -366,6 +392,15 @@ impl Config {
             }
             "trusted_proxies" => self.trusted_proxies = list(v),
             "trusted_proxy_header" => self.trusted_proxy_header = non_empty(key, v)?,
+            "head_timeout_ms" => {
+                self.head_timeout_ms = parse(key, v, MIN_DEADLINE_MS, MAX_DEADLINE_MS)?
+            }
+            "idle_timeout_ms" => {
+                self.idle_timeout_ms = parse(key, v, MIN_DEADLINE_MS, MAX_DEADLINE_MS)?
+            }
+            "body_timeout_ms" => {
+                self.body_timeout_ms = parse(key, v, MIN_DEADLINE_MS, MAX_DEADLINE_MS)?
+            }
             _ => {
                 return Err(Error::new(
                     ErrorKind::InvalidConfig,
@@ -413,6 +448,9 @@ impl Config {
             "connection_burst_per_ip" => self.connection_burst_per_ip.to_string(),
             "trusted_proxies" => self.trusted_proxies.join(","),
             "trusted_proxy_header" => self.trusted_proxy_header.clone(),
+            "head_timeout_ms" => self.head_timeout_ms.to_string(),
+            "idle_timeout_ms" => self.idle_timeout_ms.to_string(),
+            "body_timeout_ms" => self.body_timeout_ms.to_string(),
             _ => return None,
         })
     }
@@ -460,6 +498,17 @@ impl Config {
         if self.max_topics_per_connection == 0 {
             return bad("max_topics_per_connection must be at least 1".into());
         }
+        for (key, ms) in [
+            ("head_timeout_ms", self.head_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+            ("body_timeout_ms", self.body_timeout_ms),
+        ] {
+            if !(MIN_DEADLINE_MS..=MAX_DEADLINE_MS).contains(&ms) {
+                return bad(format!(
+                    "{key}: expected {MIN_DEADLINE_MS} to {MAX_DEADLINE_MS} ms, got {ms}"
+                ));
+            }
+        }
         if let Some(token) = &self.publish_token {
             if token.is_empty() || token.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
                 return bad("publish_token must be printable ASCII without spaces".into());
@@ -477,7 +526,27 @@ impl Config {
     }
 }
 
+/// The shortest connection deadline accepted, in milliseconds.
+const MIN_DEADLINE_MS: u64 = 100;
+/// The longest connection deadline accepted, in milliseconds (one day).
+const MAX_DEADLINE_MS: u64 = 86_400_000;
+
 impl Config {
+    /// `head_timeout_ms` as a duration.
+    pub(crate) fn head_timeout(&self) -> Duration {
+        Duration::from_millis(self.head_timeout_ms)
+    }
+
+    /// `idle_timeout_ms` as a duration.
+    pub(crate) fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    /// `body_timeout_ms` as a duration.
+    pub(crate) fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_timeout_ms)
+    }
+
     /// The address to bind, from a configuration that passed [`Config::validate`]
     /// (loopback if `bind` does not parse).
     pub(crate) fn bind_ip(&self) -> IpAddr {

@@ -13,11 +13,14 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
+use super::deadline::{Activity, Counted};
 use super::fast_path::{self, Opening};
 use super::prefixed::Prefixed;
 use super::routes::route;
 use super::shared::Shared;
+use crate::config::Config;
 
 /// Accepts connections until `shutdown` changes, then lets every connection
 /// finish within the shutdown timeout.
@@ -26,8 +29,9 @@ pub(crate) async fn serve(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let builder = Arc::new(hyper_builder());
+    let builder = Arc::new(hyper_builder(&shared.config));
     let graceful = GracefulShutdown::new();
+    let mut failures = AcceptFailures::default();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -36,7 +40,7 @@ pub(crate) async fn serve(
                     let peer = peer.ip();
                     tokio::spawn(connection(socket, peer, shared.clone(), builder.clone(), graceful.watcher()));
                 }
-                Err(e) => accept_failed(e).await,
+                Err(e) => failures.failed(e).await,
             },
             _ = shutdown.changed() => break,
         }
@@ -53,12 +57,12 @@ pub(crate) async fn serve(
 }
 
 /// hyper's HTTP/1 and HTTP/2 settings, with the fast path's head limits.
-fn hyper_builder() -> auto::Builder<TokioExecutor> {
+fn hyper_builder(config: &Config) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(fast_path::HEAD_TIMEOUT)
+        .header_read_timeout(config.head_timeout())
         .max_buf_size(fast_path::MAX_HEAD);
     builder
         .http2()
@@ -82,19 +86,85 @@ async fn connection(
         Opening::Gone => return,
         Opening::Other(prefix) => prefix.freeze(),
     };
+    let (head, idle) = (shared.config.head_timeout(), shared.config.idle_timeout());
+    let activity = Activity::new();
+    let requests = activity.clone();
     let service = service_fn(move |req| {
+        let in_flight = requests.begin();
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(route(&shared, req, peer).await) }
+        async move {
+            let response = route(&shared, req, peer).await;
+            Ok::<_, Infallible>(response.map(|body| Counted::new(body, in_flight)))
+        }
     });
     let io = TokioIo::new(Prefixed::new(prefix, socket));
-    let conn = builder.serve_connection(io, service);
-    if let Err(e) = watcher.watch(conn).await {
-        tracing::debug!("connection ended with an error: {e}");
+    let conn = watcher.watch(builder.serve_connection(io, service));
+    tokio::select! {
+        ended = conn => if let Err(e) = ended {
+            tracing::debug!("connection ended with an error: {e}");
+        },
+        () = activity.idle_for(head, idle) => {
+            tracing::debug!("closing a connection idle past its deadline");
+        }
     }
 }
 
-/// Backs off when the process runs out of descriptors, so the loop does not spin.
-async fn accept_failed(error: io::Error) {
-    tracing::warn!("accept failed: {error}");
-    tokio::time::sleep(Duration::from_millis(50)).await;
+/// How long the accept loop pauses after a failure (out of descriptors, most
+/// often), so that it does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The shortest time between two warnings about failed accepts.
+const ACCEPT_WARNING_EVERY: Duration = Duration::from_secs(10);
+
+/// Accept failures: one warning per [`ACCEPT_WARNING_EVERY`] at most, counting
+/// the failures it stands for.
+#[derive(Default)]
+struct AcceptFailures {
+    last_warning: Option<Instant>,
+    unreported: u64,
+}
+
+impl AcceptFailures {
+    /// Reports `error` unless a warning went out recently, then backs off.
+    async fn failed(&mut self, error: io::Error) {
+        if let Some(count) = self.count(Instant::now()) {
+            tracing::warn!("accept failed ({count} times since the last warning): {error}");
+        }
+        tokio::time::sleep(ACCEPT_BACKOFF).await;
+    }
+
+    /// Counts one failure; the number of failures to report when a warning is
+    /// due at `now`.
+    fn count(&mut self, now: Instant) -> Option<u64> {
+        self.unreported += 1;
+        if self
+            .last_warning
+            .is_some_and(|last| now - last < ACCEPT_WARNING_EVERY)
+        {
+            return None;
+        }
+        self.last_warning = Some(now);
+        Some(std::mem::take(&mut self.unreported))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_warnings_are_rate_limited() {
+        let mut failures = AcceptFailures::default();
+        let start = Instant::now();
+        let reported: Vec<Option<u64>> = (0..=400u32)
+            .map(|i| failures.count(start + ACCEPT_BACKOFF * i))
+            .collect();
+        // 400 failures 50 ms apart span 20 s: three warnings, every failure counted.
+        let warnings: Vec<(usize, u64)> = reported
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.map(|n| (i, n)))
+            .collect();
+        assert_eq!(warnings, [(0, 1), (200, 200), (400, 200)]);
+    }
 }

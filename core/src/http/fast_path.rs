@@ -12,7 +12,6 @@
 
 use std::io::{self, IoSlice};
 use std::net::IpAddr;
-use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
@@ -29,9 +28,6 @@ use crate::stream::Batch;
 /// The largest request head the fast path reads; longer ones go to hyper, which
 /// answers `431`.
 pub(crate) const MAX_HEAD: usize = 16 * 1024;
-
-/// How long a client may take to send its request head.
-pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Most headers the fast path parses; more go to hyper.
 const MAX_HEADERS: usize = 64;
@@ -61,13 +57,13 @@ pub(crate) struct StreamRequestHead {
 /// Reads the start of a connection and decides who serves it.
 pub(crate) async fn read_opening(shared: &Shared, socket: &mut TcpStream) -> Opening {
     let mut buf = BytesMut::with_capacity(1024);
-    let read = tokio::time::timeout(HEAD_TIMEOUT, async {
+    let read = tokio::time::timeout(shared.config.head_timeout(), async {
         loop {
             match socket.read_buf(&mut buf).await {
                 Ok(0) | Err(_) => return false,
                 Ok(_) => {}
             }
-            if !looks_like_get(&buf) || head_complete(&buf) || buf.len() >= MAX_HEAD {
+            if !looks_like_get(&buf) || head_ended(&buf) || buf.len() >= MAX_HEAD {
                 return true;
             }
             buf.reserve(1024);
@@ -89,8 +85,14 @@ fn looks_like_get(buf: &[u8]) -> bool {
     buf[..n] == b"GET "[..n]
 }
 
-fn head_complete(buf: &[u8]) -> bool {
-    buf.windows(4).any(|w| w == b"\r\n\r\n")
+/// True once `buf` holds a whole head (with CRLF or bare LF line endings), or
+/// bytes that cannot begin one (hyper answers those).
+fn head_ended(buf: &[u8]) -> bool {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    !matches!(
+        httparse::Request::new(&mut slots).parse(buf),
+        Ok(httparse::Status::Partial)
+    )
 }
 
 /// Parses a complete `GET` head for the events path; `None` leaves the

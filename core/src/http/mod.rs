@@ -12,6 +12,8 @@
 //! - [`publish`] and [`publish_form`]: `POST /publish`;
 //! - [`cors`]: the cross-origin decision, taken once per request;
 //! - [`refusal`]: access-control refusals (`401`, `403`, `429`) as answers;
+//! - [`deadline`]: how long a connection served by hyper may wait for its
+//!   first request, and stay open with none in flight;
 //! - [`response`]: answers, written by hyper or by the fast path;
 //! - [`prefixed`]: puts the bytes the fast path read back in front of hyper;
 //! - [`shared`]: what every connection shares (the hub, the configuration and
@@ -20,6 +22,7 @@
 mod accept;
 mod client_script;
 mod cors;
+mod deadline;
 mod fast_path;
 mod poll;
 mod prefixed;

@@ -1,7 +1,7 @@
 //! `POST /publish`: a publish over HTTP by a holder of the static
 //! `publish_token` or of a token whose `publish` grants cover the topic.
 
-use http::header;
+use http::header::{self, HeaderValue};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -44,7 +44,19 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
         .max_event_bytes
         .saturating_mul(3)
         .saturating_add(16 * 1024);
-    let body = match Limited::new(req.into_body(), limit).collect().await {
+    let read = Limited::new(req.into_body(), limit).collect();
+    let Ok(read) = tokio::time::timeout(config.body_timeout(), read).await else {
+        return Answer::error(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            format!(
+                "the request body did not arrive within {} ms (body_timeout_ms)",
+                config.body_timeout_ms
+            ),
+        )
+        .with_header(header::CONNECTION, HeaderValue::from_static("close"));
+    };
+    let body = match read {
         Ok(body) => body.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Answer::error(

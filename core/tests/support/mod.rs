@@ -293,3 +293,37 @@ pub fn rss_kib() -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
+
+/// The number of file descriptors this process holds open.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Connects a raw TCP socket to the engine.
+pub async fn raw(addr: SocketAddr) -> TcpStream {
+    within("connect", TcpStream::connect(addr))
+        .await
+        .expect("connect")
+}
+
+/// Reads until the peer closes the connection; returns everything read.
+pub async fn read_to_close(socket: &mut TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    within("the server to close the connection", async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    out
+}
+
+/// Answers `GET /healthz` with 200 on a new connection.
+pub async fn healthy(addr: SocketAddr) -> bool {
+    call("GET", addr, "/healthz", &[], "").await.status == StatusCode::OK
+}
