@@ -106,6 +106,9 @@ pub struct EngineOptions {
     pub idle_timeout_ms: Option<f64>,
     /// Time a client has to send a whole request body, in milliseconds.
     pub body_timeout_ms: Option<f64>,
+    /// Time a stream's socket or HTTP/2 window may take no byte while bytes are
+    /// pending before the stream is closed, in milliseconds.
+    pub write_timeout_ms: Option<f64>,
 }
 
 /// The camelCase option name of a snake_case configuration key.

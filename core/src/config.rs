@@ -101,6 +101,10 @@ pub struct Config {
     /// How long a client has to send a whole request body (`POST /publish`), in
     /// milliseconds.
     pub body_timeout_ms: u64,
+    /// How long a stream's client may take no byte while bytes are pending (its
+    /// socket or HTTP/2 window full), in milliseconds, before the stream is
+    /// closed; the client resumes from history.
+    pub write_timeout_ms: u64,
     /// An HTML page served at `GET /` (the CLI's demo page). Rust API only.
     #[serde(skip)]
     pub index_page: Option<Bytes>,
@@ -145,6 +149,7 @@ impl Default for Config {
             head_timeout_ms: 10_000,
             idle_timeout_ms: 30_000,
             body_timeout_ms: 30_000,
+            write_timeout_ms: 30_000,
             index_page: None,
         }
     }
@@ -340,6 +345,10 @@ pub const KEYS: &[KeyInfo] = &[
         name: "body_timeout_ms",
         help: "time a client has to send a whole request body, in ms",
     },
+    KeyInfo {
+        name: "write_timeout_ms",
+        help: "time a stream's client may take no byte while bytes are pending, in ms",
+    },
 ];
 
 impl Config {
@@ -401,6 +410,9 @@ impl Config {
             "body_timeout_ms" => {
                 self.body_timeout_ms = parse(key, v, MIN_DEADLINE_MS, MAX_DEADLINE_MS)?
             }
+            "write_timeout_ms" => {
+                self.write_timeout_ms = parse(key, v, MIN_DEADLINE_MS, MAX_DEADLINE_MS)?
+            }
             _ => {
                 return Err(Error::new(
                     ErrorKind::InvalidConfig,
@@ -451,6 +463,7 @@ impl Config {
             "head_timeout_ms" => self.head_timeout_ms.to_string(),
             "idle_timeout_ms" => self.idle_timeout_ms.to_string(),
             "body_timeout_ms" => self.body_timeout_ms.to_string(),
+            "write_timeout_ms" => self.write_timeout_ms.to_string(),
             _ => return None,
         })
     }
@@ -502,6 +515,7 @@ impl Config {
             ("head_timeout_ms", self.head_timeout_ms),
             ("idle_timeout_ms", self.idle_timeout_ms),
             ("body_timeout_ms", self.body_timeout_ms),
+            ("write_timeout_ms", self.write_timeout_ms),
         ] {
             if !(MIN_DEADLINE_MS..=MAX_DEADLINE_MS).contains(&ms) {
                 return bad(format!(
@@ -545,6 +559,11 @@ impl Config {
     /// `body_timeout_ms` as a duration.
     pub(crate) fn body_timeout(&self) -> Duration {
         Duration::from_millis(self.body_timeout_ms)
+    }
+
+    /// `write_timeout_ms` as a duration.
+    pub(crate) fn write_timeout(&self) -> Duration {
+        Duration::from_millis(self.write_timeout_ms)
     }
 
     /// The address to bind, from a configuration that passed [`Config::validate`]

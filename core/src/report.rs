@@ -34,6 +34,7 @@ pub struct Stats {
     pub topics: usize,
     /// Events published since start.
     pub published: u64,
-    /// Streams closed because they fell behind the history.
+    /// Streams closed because their client fell behind the history, or took
+    /// no byte for `write_timeout_ms` while bytes were pending.
     pub slow_consumers_dropped: u64,
 }

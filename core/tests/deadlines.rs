@@ -16,6 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const HEAD_MS: u64 = 600;
 const IDLE_MS: u64 = 900;
+/// Descriptors are counted process-wide: one test at a time.
+static COUNTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// How late a deadline may fire on a loaded machine.
 const SLACK: Duration = Duration::from_secs(3);
 
@@ -34,6 +37,7 @@ fn assert_on_time(what: &str, elapsed: Duration, deadline: Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_that_never_finish_opening_are_closed_at_the_head_deadline() {
     const EACH: usize = 40;
+    let _one_at_a_time = COUNTING.lock().await;
     let engine = engine(&[("head_timeout_ms", &HEAD_MS.to_string())]);
     let addr = engine.local_addr();
     let before = open_fds();
@@ -89,6 +93,7 @@ async fn h2c(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_connections_without_streams_are_closed() {
+    let _one_at_a_time = COUNTING.lock().await;
     let engine = engine(&[
         ("head_timeout_ms", &HEAD_MS.to_string()),
         ("idle_timeout_ms", &IDLE_MS.to_string()),
@@ -128,6 +133,7 @@ async fn http2_connections_without_streams_are_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http1_keep_alive_waits_at_most_the_head_deadline_for_the_next_request() {
+    let _one_at_a_time = COUNTING.lock().await;
     let engine = engine(&[("head_timeout_ms", &HEAD_MS.to_string())]);
     let mut socket = raw(engine.local_addr()).await;
     socket
@@ -144,6 +150,7 @@ async fn http1_keep_alive_waits_at_most_the_head_deadline_for_the_next_request()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publish_body_sent_slowly_is_answered_408() {
+    let _one_at_a_time = COUNTING.lock().await;
     const BODY_MS: u64 = 800;
     let engine = engine(&[
         ("publish_token", "tok"),
@@ -184,6 +191,7 @@ async fn a_publish_body_sent_slowly_is_answered_408() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heads_with_bare_line_feeds_are_answered_at_once() {
+    let _one_at_a_time = COUNTING.lock().await;
     // The default head deadline is 10 s: an answer in time was not a timeout.
     let engine = engine(&[]);
     let addr = engine.local_addr();

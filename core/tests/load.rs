@@ -27,6 +27,7 @@ async fn slow_consumer_is_cut_off_while_fast_ones_get_everything() {
     // absorbing the whole run.
     let mut slow = Stream::open_small_window(addr, "/events?topic=load").await;
     slow.wait_open().await;
+    slow.expect_cut();
     let (progress, mut reports) = mpsc::unbounded_channel();
     let mut fast = Vec::new();
     for _ in 0..FAST {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
@@ -20,6 +20,7 @@ use super::fast_path::{self, Opening};
 use super::prefixed::Prefixed;
 use super::routes::route;
 use super::shared::Shared;
+use super::watchdog::{ConnWatch, Slot, StreamExecutor, Watched};
 use crate::config::Config;
 
 /// Accepts connections until `shutdown` changes, then lets every connection
@@ -57,8 +58,8 @@ pub(crate) async fn serve(
 }
 
 /// hyper's HTTP/1 and HTTP/2 settings, with the fast path's head limits.
-fn hyper_builder(config: &Config) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+fn hyper_builder(config: &Config) -> auto::Builder<StreamExecutor> {
+    let mut builder = auto::Builder::new(StreamExecutor);
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -78,7 +79,7 @@ async fn connection(
     mut socket: TcpStream,
     peer: IpAddr,
     shared: Arc<Shared>,
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    builder: Arc<auto::Builder<StreamExecutor>>,
     watcher: Watcher,
 ) {
     let prefix = match fast_path::read_opening(&shared, &mut socket).await {
@@ -86,7 +87,9 @@ async fn connection(
         Opening::Gone => return,
         Opening::Other(prefix) => prefix.freeze(),
     };
-    let (head, idle) = (shared.config.head_timeout(), shared.config.idle_timeout());
+    let config = &shared.config;
+    let (head, idle) = (config.head_timeout(), config.idle_timeout());
+    let write_timeout = config.write_timeout();
     let activity = Activity::new();
     let requests = activity.clone();
     let service = service_fn(move |req| {
@@ -97,15 +100,21 @@ async fn connection(
             Ok::<_, Infallible>(response.map(|body| Counted::new(body, in_flight)))
         }
     });
-    let io = TokioIo::new(Prefixed::new(prefix, socket));
+    let output = ConnWatch::new();
+    let io = TokioIo::new(Watched::new(Prefixed::new(prefix, socket), output.clone()));
     let conn = watcher.watch(builder.serve_connection(io, service));
+    // The connection is polled first: the deadlines look at what it left.
     tokio::select! {
-        ended = conn => if let Err(e) = ended {
-            tracing::debug!("connection ended with an error: {e}");
+        biased;
+        ended = Slot::new(output.clone()).run(conn) => match ended {
+            Some(Err(e)) => tracing::debug!("connection ended with an error: {e}"),
+            Some(Ok(())) => {}
+            None => tracing::debug!("closing a connection whose stream fell behind"),
         },
         () = activity.idle_for(head, idle) => {
             tracing::debug!("closing a connection idle past its deadline");
         }
+        () = output.stuck(write_timeout) => {}
     }
 }
 

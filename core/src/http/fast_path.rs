@@ -12,18 +12,22 @@
 
 use std::io::{self, IoSlice};
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use http_body_util::BodyExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::WriteHalf;
 use tokio::net::TcpStream;
 
 use super::poll;
 use super::response::put_headers;
 use super::shared::Shared;
 use super::stream_request::{self, OpenStream};
-use crate::stream::Batch;
+use crate::stream::{Batch, EventStream, StreamWatch};
 
 /// The largest request head the fast path reads; longer ones go to hyper, which
 /// answers `431`.
@@ -138,7 +142,7 @@ pub(crate) async fn serve(
     drop(head);
     match opened {
         Ok(open) if open.poll => poll::serve_http1(shared, socket, open).await,
-        Ok(open) => stream(socket, open, chunked).await,
+        Ok(open) => stream(socket, open, chunked, shared.config.write_timeout()).await,
         Err(answer) => {
             if socket.write_all(&answer.to_http1()).await.is_ok() {
                 let _ = socket.shutdown().await;
@@ -148,8 +152,9 @@ pub(crate) async fn serve(
 }
 
 /// Writes the response head, then the stream's batches (each one chunk when
-/// `chunked`) until the stream ends or the client goes away.
-async fn stream(mut socket: TcpStream, open: OpenStream, chunked: bool) {
+/// `chunked`) until the stream ends, the client goes away, or its watchdog
+/// closes it (see [`StreamWatch`]).
+async fn stream(mut socket: TcpStream, open: OpenStream, chunked: bool, write_timeout: Duration) {
     let OpenStream {
         headers,
         mut stream,
@@ -170,6 +175,8 @@ async fn stream(mut socket: TcpStream, open: OpenStream, chunked: bool) {
     drop(out);
     let (mut reader, mut writer) = socket.split();
     let mut sink = [0u8; 64];
+    // Made when a write first has to wait.
+    let mut watch = None;
     loop {
         tokio::select! {
             frame = stream.frame() => {
@@ -178,7 +185,8 @@ async fn stream(mut socket: TcpStream, open: OpenStream, chunked: bool) {
                 if chunked {
                     frame_as_chunk(&mut batch);
                 }
-                if write_batch(&mut writer, &mut batch).await.is_err() {
+                let watch = Watch { watch: &mut watch, stream: &stream, write_timeout };
+                if write_batch(&mut writer, &mut batch, watch).await.is_err() {
                     return;
                 }
             }
@@ -205,19 +213,44 @@ fn frame_as_chunk(batch: &mut Batch) {
     batch.push(Bytes::from_static(b"\r\n"));
 }
 
-/// Writes a whole batch with as few vectored writes as the socket allows.
+/// A stream's watchdog, made on first use.
+struct Watch<'a> {
+    watch: &'a mut Option<StreamWatch>,
+    stream: &'a EventStream,
+    write_timeout: Duration,
+}
+
+/// Writes a whole batch with as few vectored writes as the socket allows; while
+/// the socket takes nothing, the stream's watchdog may end the write (and the
+/// stream) with an error.
 async fn write_batch(
-    writer: &mut tokio::net::tcp::WriteHalf<'_>,
+    writer: &mut WriteHalf<'_>,
     batch: &mut Batch,
+    watch: Watch<'_>,
 ) -> io::Result<()> {
-    while batch.has_remaining() {
-        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-        let count = batch.chunks_vectored(&mut slices);
-        let written = writer.write_vectored(&slices[..count]).await?;
-        if written == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
+    std::future::poll_fn(|cx| {
+        while batch.has_remaining() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let count = batch.chunks_vectored(&mut slices);
+            let written = match Pin::new(&mut *writer).poll_write_vectored(cx, &slices[..count]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    let watchdog = watch
+                        .watch
+                        .get_or_insert_with(|| watch.stream.watch(watch.write_timeout));
+                    return watchdog.poll_stalled(cx).map(|stall| {
+                        Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("{stall:?}"),
+                        ))
+                    });
+                }
+            };
+            batch.advance(written);
         }
-        batch.advance(written);
-    }
-    Ok(())
+        Poll::Ready(Ok(()))
+    })
+    .await
 }

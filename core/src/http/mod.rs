@@ -17,7 +17,9 @@
 //! - [`response`]: answers, written by hyper or by the fast path;
 //! - [`prefixed`]: puts the bytes the fast path read back in front of hyper;
 //! - [`shared`]: what every connection shares (the hub, the configuration and
-//!   access control).
+//!   access control);
+//! - [`watchdog`]: closes what hyper serves when its client stops taking bytes
+//!   or falls behind the history (the fast path watches its own writes).
 
 mod accept;
 mod client_script;
@@ -33,6 +35,7 @@ mod response;
 mod routes;
 mod shared;
 mod stream_request;
+mod watchdog;
 
 pub(crate) use accept::serve;
 pub(crate) use shared::Shared;

@@ -13,6 +13,7 @@ use super::publish::publish;
 use super::response::{Answer, ResponseBody};
 use super::shared::Shared;
 use super::stream_request;
+use super::watchdog;
 
 /// Answers one request from `peer`.
 pub(crate) async fn route(
@@ -26,6 +27,7 @@ pub(crate) async fn route(
         return match stream_request::open(shared, req.uri(), req.headers(), peer) {
             Ok(open) if open.poll => poll::answer(shared, open).await.into_response(),
             Ok(open) => {
+                watchdog::attach(open.stream.watch(config.write_timeout()));
                 let mut response = Response::new(ResponseBody::Stream {
                     stream: open.stream,
                     _client_slot: open.client_slot,

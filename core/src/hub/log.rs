@@ -129,7 +129,7 @@ impl Log {
         self.dropped_through > after
     }
 
-    /// Appends to `out` the frames with `after < seq <= upto`, with their sequence
+    /// Hands `out` the frames with `after < seq <= upto`, with their sequence
     /// numbers, stopping once `budget` is spent (at least one frame is read).
     /// Returns true when it stopped early, leaving frames up to `upto` unread.
     pub(crate) fn read(
@@ -137,7 +137,7 @@ impl Log {
         after: u64,
         upto: u64,
         budget: Budget,
-        out: &mut Vec<(u64, Bytes)>,
+        mut out: impl FnMut(u64, Bytes),
     ) -> Result<bool, Lagged> {
         if self.has_gap_after(after) {
             return Err(Lagged);
@@ -153,7 +153,7 @@ impl Log {
             }
             frames += 1;
             bytes += entry.frame.len();
-            out.push((entry.seq, entry.frame.clone()));
+            out(entry.seq, entry.frame.clone());
         }
         Ok(false)
     }
@@ -197,8 +197,8 @@ mod tests {
 
     fn seqs(log: &Log, after: u64) -> Result<Vec<u64>, Lagged> {
         let mut out = Vec::new();
-        log.read(after, u64::MAX, Budget::UNLIMITED, &mut out)?;
-        Ok(out.into_iter().map(|(s, _)| s).collect())
+        log.read(after, u64::MAX, Budget::UNLIMITED, |seq, _| out.push(seq))?;
+        Ok(out)
     }
 
     #[test]
@@ -252,17 +252,17 @@ mod tests {
             frames: 2,
             bytes: usize::MAX,
         };
-        assert_eq!(log.read(1, 4, budget, &mut out), Ok(true));
-        assert_eq!(out.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(log.read(1, 4, budget, |seq, _| out.push(seq)), Ok(true));
+        assert_eq!(out, vec![2, 3]);
         out.clear();
-        assert_eq!(log.read(3, 4, budget, &mut out), Ok(false));
+        assert_eq!(log.read(3, 4, budget, |seq, _| out.push(seq)), Ok(false));
         assert_eq!(out.len(), 1);
         out.clear();
         let tight = Budget {
             frames: 10,
             bytes: 0,
         };
-        assert_eq!(log.read(0, 6, tight, &mut out), Ok(true));
+        assert_eq!(log.read(0, 6, tight, |seq, _| out.push(seq)), Ok(true));
         assert_eq!(out.len(), 1, "at least one frame is read");
     }
 }

@@ -34,7 +34,7 @@ use crate::report::{ResetReason, Stats};
 
 pub(crate) use clock::Clock;
 pub use ids::MAX_ENGINE_ID_BYTES;
-pub(crate) use registry::TopicHold;
+pub(crate) use registry::{TopicHold, TopicWatch};
 pub(crate) use slots::StreamSlot;
 pub(crate) use waiters::Registration;
 
@@ -296,9 +296,9 @@ mod tests {
             bytes: 1 << 20,
         };
         sub.holds[0]
-            .read(0, hub.published(), budget, &mut out)
+            .read(0, hub.published(), budget, |_, frame| out.push(frame))
             .unwrap();
-        let frames: Vec<&[u8]> = out.iter().map(|(_, f)| f.as_ref()).collect();
+        let frames: Vec<&[u8]> = out.iter().map(|f| f.as_ref()).collect();
         assert_eq!(
             frames,
             [

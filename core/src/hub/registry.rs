@@ -129,7 +129,7 @@ impl TopicHold {
         self.topic.has_news(after)
     }
 
-    /// Appends to `out` the frames with `after < seq <= upto`, within `budget`;
+    /// Hands `out` the frames with `after < seq <= upto`, within `budget`;
     /// true when it stopped early. [`Lagged`] when events after `after` were
     /// dropped from the history.
     pub(crate) fn read(
@@ -137,7 +137,7 @@ impl TopicHold {
         after: u64,
         upto: u64,
         budget: Budget,
-        out: &mut Vec<(u64, Bytes)>,
+        out: impl FnMut(u64, Bytes),
     ) -> Result<bool, Lagged> {
         self.topic.log().read(after, upto, budget, out)
     }
@@ -150,6 +150,33 @@ impl TopicHold {
     /// Unparks the stream.
     pub(crate) fn unpark(&self, reg: &mut Registration) {
         self.topic.unpark(reg);
+    }
+
+    /// A handle on the topic for the stream's watchdog, which may outlive the hold.
+    pub(crate) fn watch(&self) -> TopicWatch {
+        TopicWatch(self.topic.clone())
+    }
+}
+
+/// What a stream's watchdog needs of a topic: whether events were dropped from
+/// its history, and a wake-up on each of its events. It holds no place in the
+/// registry.
+pub(crate) struct TopicWatch(Arc<Topic>);
+
+impl TopicWatch {
+    /// True when an event published after `after` has been dropped from the history.
+    pub(crate) fn has_gap_after(&self, after: u64) -> bool {
+        self.0.log().has_gap_after(after)
+    }
+
+    /// Parks the watchdog until the topic's next event (or stop).
+    pub(crate) fn park(&self, reg: &mut Registration, waker: &Waker) {
+        self.0.park(reg, waker);
+    }
+
+    /// Unparks the watchdog.
+    pub(crate) fn unpark(&self, reg: &mut Registration) {
+        self.0.unpark(reg);
     }
 }
 

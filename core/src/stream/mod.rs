@@ -7,22 +7,27 @@
 //! opened with a token that expires ends then, with no timer of its own).
 
 mod batch;
+mod unsent;
+mod watch;
 
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame};
 use tokio::time::Instant;
 
 pub(crate) use batch::Batch;
+pub(crate) use watch::{Stall, StreamWatch};
 
 use crate::encode::{encode_comment, encode_retry, encode_signal, KEEPALIVE};
 use crate::hub::log::{Budget, Lagged};
 use crate::hub::{Hub, Registration, StreamSlot, Subscription, TopicHold};
 use crate::report::RESET_EVENT;
+use unsent::Unsent;
 
 /// What polling a stream answers.
 type Polled = Poll<Option<Result<Frame<Batch>, Infallible>>>;
@@ -74,7 +79,10 @@ pub(crate) struct EventStream {
     keepalive: bool,
     /// The clock's tick count at the last write.
     last_write: u64,
-    scratch: Vec<(u64, Bytes)>,
+    /// What the writer has not taken yet, shared with the batches handed out.
+    unsent: Arc<Unsent>,
+    /// Frames of several topics, to merge: sequence number, topic, frame.
+    scratch: Vec<(u64, usize, Bytes)>,
     /// When the stream ends (its token's expiry), on the runtime's clock.
     deadline: Option<Instant>,
     /// Set once the deadline has passed: the newest sequence number the stream
@@ -117,6 +125,7 @@ impl EventStream {
         });
         EventStream {
             last_write: hub.clock().now(),
+            unsent: Arc::new(Unsent::new(holds.len(), after)),
             hub,
             _slot: slot,
             cursors: holds
@@ -175,15 +184,14 @@ impl EventStream {
             if !cursor.hold.has_news(cursor.after) {
                 return Ok(());
             }
+            let mut last = cursor.after;
             cursor
                 .hold
-                .read(cursor.after, upto, BATCH_BUDGET, &mut self.scratch)?;
-            if let Some(&(last, _)) = self.scratch.last() {
-                cursor.after = last;
-            }
-            self.scratch
-                .drain(..)
-                .for_each(|(_, frame)| batch.push(frame));
+                .read(cursor.after, upto, BATCH_BUDGET, |seq, frame| {
+                    batch.push_event(0, seq, frame);
+                    last = seq;
+                })?;
+            cursor.after = last;
             return Ok(());
         }
         self.collect_merged(upto, batch)
@@ -193,16 +201,19 @@ impl EventStream {
     /// sequence number up to the point every topic was read to.
     fn collect_merged(&mut self, upto: u64, batch: &mut Batch) -> Result<(), Lagged> {
         let mut cutoff = upto;
-        for cursor in &self.cursors {
+        for (topic, cursor) in self.cursors.iter().enumerate() {
             if !cursor.hold.has_news(cursor.after) {
                 continue;
             }
             let start = self.scratch.len();
+            let scratch = &mut self.scratch;
             let more = cursor
                 .hold
-                .read(cursor.after, upto, BATCH_BUDGET, &mut self.scratch)?;
+                .read(cursor.after, upto, BATCH_BUDGET, |seq, frame| {
+                    scratch.push((seq, topic, frame));
+                })?;
             if more {
-                if let Some(&(last, _)) = self.scratch[start..].last() {
+                if let Some(&(last, _, _)) = self.scratch[start..].last() {
                     cutoff = cutoff.min(last);
                 }
             }
@@ -210,9 +221,9 @@ impl EventStream {
         if self.scratch.is_empty() {
             return Ok(());
         }
-        self.scratch.sort_unstable_by_key(|&(seq, _)| seq);
+        self.scratch.sort_unstable_by_key(|&(seq, _, _)| seq);
         let (mut frames, mut bytes) = (0, 0);
-        for &(seq, ref frame) in &self.scratch {
+        for &(seq, _, ref frame) in &self.scratch {
             if seq > cutoff {
                 break;
             }
@@ -228,7 +239,7 @@ impl EventStream {
         self.scratch
             .drain(..)
             .take(frames)
-            .for_each(|(_, frame)| batch.push(frame));
+            .for_each(|(seq, topic, frame)| batch.push_event(topic, seq, frame));
         // Every topic's frames up to the cutoff were taken (those of a topic that
         // was read only in part reach at least the cutoff).
         for cursor in &mut self.cursors {
@@ -241,9 +252,22 @@ impl EventStream {
         self.keepalive && self.hub.clock().idle_since(self.last_write)
     }
 
-    fn emit(&mut self, batch: Batch) -> Polled {
+    fn emit(&mut self, mut batch: Batch) -> Polled {
         self.last_write = self.hub.clock().now();
+        batch.report_to(&self.unsent);
         Poll::Ready(Some(Ok(Frame::data(batch))))
+    }
+
+    /// A watchdog that tells when this stream's client takes no byte for
+    /// `write_timeout` while bytes are pending, or falls behind the history
+    /// with bytes pending.
+    pub(crate) fn watch(&self, write_timeout: Duration) -> StreamWatch {
+        StreamWatch::new(
+            self.hub.clone(),
+            self.unsent.clone(),
+            self.cursors.iter().map(|c| c.hold.watch()).collect(),
+            write_timeout,
+        )
     }
 
     fn end(&mut self) -> Polled {

@@ -155,6 +155,11 @@ pub struct Stream {
     /// Every body byte received so far.
     pub raw: Vec<u8>,
     pub ended: bool,
+    /// Set by [`Stream::expect_cut`]: the engine may close the stream
+    /// mid-frame (a slow consumer), which is then its end.
+    cut_expected: bool,
+    /// True when the stream ended mid-frame.
+    pub cut: bool,
 }
 
 impl Stream {
@@ -184,6 +189,8 @@ impl Stream {
             queue: Default::default(),
             raw: Vec::new(),
             ended: false,
+            cut_expected: false,
+            cut: false,
         }
     }
 
@@ -219,6 +226,12 @@ impl Stream {
         }
     }
 
+    /// Lets the engine end this stream by closing it mid-frame (what it does to
+    /// a client that fell behind).
+    pub fn expect_cut(&mut self) {
+        self.cut_expected = true;
+    }
+
     /// Reads one more body frame; false at the end of the stream.
     pub async fn pull(&mut self) -> bool {
         loop {
@@ -229,6 +242,12 @@ impl Stream {
                         self.queue.extend(self.parser.feed(&data));
                         return true;
                     }
+                }
+                Some(Err(e)) if self.cut_expected => {
+                    eprintln!("the stream was cut: {e}");
+                    self.ended = true;
+                    self.cut = true;
+                    return false;
                 }
                 Some(Err(e)) => panic!("stream failed: {e}"),
                 None => {
@@ -326,4 +345,40 @@ pub async fn read_to_close(socket: &mut TcpStream) -> Vec<u8> {
 /// Answers `GET /healthz` with 200 on a new connection.
 pub async fn healthy(addr: SocketAddr) -> bool {
     call("GET", addr, "/healthz", &[], "").await.status == StatusCode::OK
+}
+
+/// Opens an HTTP/1 stream on a socket with a tiny receive buffer, reads the
+/// response head and the opening frame, and returns the socket unread from
+/// then on: a client that stops reading.
+pub async fn stuck_client(addr: SocketAddr, path: &str) -> TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(2048).unwrap();
+    let mut tcp = within("connect", socket.connect(addr))
+        .await
+        .expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    within("the opening frame", async {
+        while !seen.windows(5).any(|w| w == b": ok\n") {
+            let mut buf = [0u8; 512];
+            let n = tcp.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before the opening frame");
+            seen.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    assert!(seen.starts_with(b"HTTP/1.1 200"));
+    tcp
+}
+
+/// Waits until `done` holds, checking every few milliseconds.
+pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    within(what, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
 }
