@@ -357,3 +357,59 @@ async fn connection_limit_answers_503() {
         .publish("default", &Event::new("still works"))
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_payloads_are_never_rewritten() {
+    let engine = engine(&[("publish_token", TOKEN)]);
+    let addr = engine.local_addr();
+    let mut stream = Stream::subscribed(addr, "/events?topic=raw", &[]).await;
+    let auth = format!("Bearer {TOKEN}");
+    let auth = ("authorization", auth.as_str());
+    let json = ("content-type", "application/json");
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let sent = [
+        "123456789012345678901234567890",
+        "18446744073709551616",
+        "1E2",
+        r#"{"a":1,"a":2}"#,
+        "[1.0, 2.50]",
+        r#""a string stays a string""#,
+    ];
+    for data in sent {
+        let body = format!(r#"{{"topic":"raw","data":{data}}}"#);
+        let reply = call("POST", addr, "/publish", &[auth, json], body).await;
+        assert_eq!(reply.status, 200, "{data}: {}", reply.body);
+    }
+    let received: Vec<String> = stream
+        .events(sent.len())
+        .await
+        .into_iter()
+        .map(|e| e.data)
+        .collect();
+    let mut expected: Vec<String> = sent.iter().map(|d| d.to_string()).collect();
+    expected[5] = "a string stays a string".into();
+    assert_eq!(received, expected);
+
+    // Text that is not valid Unicode is refused, never replaced.
+    for (headers, body, code) in [
+        (vec![auth, form], "topic=raw&data=%ff%fe", "INVALID_DATA"),
+        (vec![auth, form], "topic=%ff", "INVALID_TOPIC"),
+        (
+            vec![auth, json],
+            r#"{"topic":"raw","data":"\ud800"}"#,
+            "INVALID_DATA",
+        ),
+        (
+            vec![auth, json],
+            r#"{"topic":"raw","id":"\udfff"}"#,
+            "INVALID_ID",
+        ),
+    ] {
+        let reply = call("POST", addr, "/publish", &headers, body).await;
+        assert_eq!(reply.status, 400, "{body}");
+        assert_eq!(reply.json()["code"], code, "{body}");
+    }
+    let refused = call("GET", addr, "/events?topic=%ff", &[], "").await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(engine.stats().published, sent.len() as u64);
+}

@@ -9,7 +9,8 @@
 //!   stream or an error answer; both the fast path and hyper call it;
 //! - [`poll`]: long-poll answers (`transport=poll`), for both paths;
 //! - [`client_script`]: `GET /ssecast.js`, the browser client;
-//! - [`publish`] and [`publish_form`]: `POST /publish`;
+//! - [`publish`] and [`publish_form`]: `POST /publish`; [`urlencoded`]: form
+//!   and query text, decoded without altering invalid UTF-8;
 //! - [`cors`]: the cross-origin decision, taken once per request;
 //! - [`refusal`]: access-control refusals (`401`, `403`, `429`) as answers;
 //! - [`deadline`]: how long a connection served by hyper may wait for its
@@ -35,6 +36,7 @@ mod response;
 mod routes;
 mod shared;
 mod stream_request;
+mod urlencoded;
 mod watchdog;
 
 pub(crate) use accept::serve;

@@ -6,7 +6,7 @@ use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use super::publish_form::PublishForm;
+use super::publish_form::{BodyError, PublishForm};
 use super::refusal;
 use super::response::Answer;
 use super::shared::Shared;
@@ -69,7 +69,12 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
     };
     let form = match parse(&body) {
         Ok(form) => form,
-        Err(message) => return Answer::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
+        Err(BodyError::Malformed(message)) => {
+            return Answer::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+        }
+        Err(BodyError::Field(e)) => {
+            return Answer::error(StatusCode::BAD_REQUEST, e.kind().code(), e.message())
+        }
     };
     if let Err(denial) = publisher.authorize(form.topic()) {
         return refusal::answer(denial);

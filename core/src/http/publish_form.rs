@@ -1,7 +1,16 @@
 //! The body of `POST /publish`: JSON or form fields `topic`, `data`, `event`, `id`, `retry`.
+//!
+//! Nothing accepted is rewritten: a JSON `data` that is not a string is sent
+//! as its own text, exactly as the body gives it (big numbers, exponents,
+//! repeated keys and whitespace included), and text that is not valid Unicode
+//! (invalid UTF-8 in a form, a lone surrogate escape in JSON) is refused with
+//! the error kind of its field, as every binding refuses it.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
+use super::urlencoded;
+use crate::error::{Error, ErrorKind};
 use crate::event::{Event, DEFAULT_TOPIC};
 
 /// A publish request read from an HTTP body, owning its fields.
@@ -14,58 +23,85 @@ pub(crate) struct PublishForm {
     pub(crate) retry: Option<u32>,
 }
 
+/// Why a body was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// Not a publish body at all (bad syntax, an unknown or repeated field, a
+    /// value of the wrong type): `400 BAD_REQUEST`.
+    Malformed(String),
+    /// A field whose text cannot be published: `400` with the field's error kind.
+    Field(Error),
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct JsonForm {
-    topic: Option<String>,
-    #[serde(default)]
-    data: serde_json::Value,
-    event: Option<String>,
-    id: Option<String>,
+struct JsonForm<'a> {
+    #[serde(borrow)]
+    topic: Option<&'a RawValue>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow)]
+    event: Option<&'a RawValue>,
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
     retry: Option<u32>,
 }
 
 impl PublishForm {
-    /// Reads a JSON object. A string `data` is sent as it is; any other JSON value
-    /// is sent as compact JSON text; a missing `data` is an empty payload.
-    pub(crate) fn from_json(body: &[u8]) -> Result<Self, String> {
-        let form: JsonForm =
-            serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))?;
+    /// Reads a JSON object. A string `data` is sent as the string; any other
+    /// JSON value is sent as its JSON text as given; `null` or no `data` is an
+    /// empty payload.
+    pub(crate) fn from_json(body: &[u8]) -> Result<Self, BodyError> {
+        let form: JsonForm = serde_json::from_slice(body)
+            .map_err(|e| BodyError::Malformed(format!("invalid JSON body: {e}")))?;
         let data = match form.data {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Null => String::new(),
-            other => other.to_string(),
+            Some(raw) if raw.get().starts_with('"') => {
+                json_string("data", raw, ErrorKind::InvalidData)?
+            }
+            Some(raw) if raw.get() != "null" => raw.get().to_owned(),
+            _ => String::new(),
         };
         Ok(PublishForm {
-            topic: form.topic,
+            topic: json_text("topic", form.topic, ErrorKind::InvalidTopic)?,
             data,
-            event: form.event,
-            id: form.id,
+            event: json_text("event", form.event, ErrorKind::InvalidEventName)?,
+            id: json_text("id", form.id, ErrorKind::InvalidId)?,
             retry: form.retry,
         })
     }
 
     /// Reads an `application/x-www-form-urlencoded` body; each field at most once.
-    pub(crate) fn from_urlencoded(body: &[u8]) -> Result<Self, String> {
+    pub(crate) fn from_urlencoded(body: &[u8]) -> Result<Self, BodyError> {
         let mut form = PublishForm::default();
-        let mut seen = Vec::new();
-        for (key, value) in form_urlencoded::parse(body) {
-            if seen.contains(&key) {
-                return Err(format!("field {key:?} is given more than once"));
+        let mut seen: Vec<String> = Vec::new();
+        for (name, value) in urlencoded::pairs(body) {
+            let name = String::from_utf8_lossy(&name).into_owned();
+            if seen.contains(&name) {
+                return Err(BodyError::Malformed(format!(
+                    "field {name:?} is given more than once"
+                )));
             }
-            match key.as_ref() {
-                "topic" => form.topic = Some(value.into_owned()),
-                "data" => form.data = value.into_owned(),
-                "event" => form.event = Some(value.into_owned()),
-                "id" => form.id = Some(value.into_owned()),
+            let text = |kind: ErrorKind| {
+                String::from_utf8(value.clone()).map_err(|_| {
+                    BodyError::Field(Error::new(kind, format!("{name} is not valid UTF-8")))
+                })
+            };
+            match name.as_str() {
+                "topic" => form.topic = Some(text(ErrorKind::InvalidTopic)?),
+                "data" => form.data = text(ErrorKind::InvalidData)?,
+                "event" => form.event = Some(text(ErrorKind::InvalidEventName)?),
+                "id" => form.id = Some(text(ErrorKind::InvalidId)?),
                 "retry" => {
-                    form.retry = Some(value.parse().map_err(|_| {
-                        format!("retry: expected milliseconds as a whole number, got {value:?}")
+                    let text = String::from_utf8_lossy(&value);
+                    form.retry = Some(text.parse().map_err(|_| {
+                        BodyError::Malformed(format!(
+                            "retry: expected milliseconds as a whole number, got {text:?}"
+                        ))
                     })?)
                 }
-                other => return Err(format!("unknown field {other:?}")),
+                other => return Err(BodyError::Malformed(format!("unknown field {other:?}"))),
             }
-            seen.push(key);
+            seen.push(name);
         }
         Ok(form)
     }
@@ -86,41 +122,133 @@ impl PublishForm {
     }
 }
 
+/// An optional JSON string field: `null` or absent is `None`.
+fn json_text(
+    name: &str,
+    raw: Option<&RawValue>,
+    kind: ErrorKind,
+) -> Result<Option<String>, BodyError> {
+    match raw {
+        None => Ok(None),
+        Some(raw) if raw.get() == "null" => Ok(None),
+        Some(raw) if raw.get().starts_with('"') => json_string(name, raw, kind).map(Some),
+        Some(_) => Err(BodyError::Malformed(format!("{name} must be a string"))),
+    }
+}
+
+/// A JSON string's text; one that is not valid Unicode (a lone surrogate
+/// escape such as `"\ud800"`) is an error of `kind`.
+fn json_string(name: &str, raw: &RawValue, kind: ErrorKind) -> Result<String, BodyError> {
+    serde_json::from_str(raw.get()).map_err(|e| {
+        BodyError::Field(Error::new(
+            kind,
+            format!("{name} is not valid Unicode: {e}"),
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn field_error(result: Result<PublishForm, BodyError>) -> ErrorKind {
+        match result {
+            Err(BodyError::Field(e)) => e.kind(),
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    fn malformed(result: Result<PublishForm, BodyError>) -> String {
+        match result {
+            Err(BodyError::Malformed(message)) => message,
+            other => panic!("expected a malformed body, got {other:?}"),
+        }
+    }
+
     #[test]
     fn json_bodies() {
-        let f = PublishForm::from_json(br#"{"topic":"t","data":{"a":[1, 2]},"retry":5}"#).unwrap();
+        let f = PublishForm::from_json(br#"{"topic":"t","data":{"a":[1,2]},"retry":5}"#).unwrap();
         assert_eq!(
             (f.topic(), f.data.as_str(), f.retry),
             ("t", r#"{"a":[1,2]}"#, Some(5))
         );
-        let f = PublishForm::from_json(br#"{"data":"x\ny"}"#).unwrap();
-        assert_eq!((f.topic(), f.data.as_str()), ("default", "x\ny"));
-        assert!(PublishForm::from_json(br#"{"dta":"x"}"#)
-            .unwrap_err()
-            .contains("dta"));
-        assert!(PublishForm::from_json(br#"{"retry":-1}"#).is_err());
-        assert!(PublishForm::from_json(b"[1]").is_err());
-        assert!(PublishForm::from_json(b"\xff").is_err());
+        let f = PublishForm::from_json(br#"{"data":"x\ny","id":null}"#).unwrap();
+        assert_eq!(
+            (f.topic(), f.data.as_str(), f.id.as_deref()),
+            ("default", "x\ny", None)
+        );
+        assert!(malformed(PublishForm::from_json(br#"{"dta":"x"}"#)).contains("dta"));
+        assert!(malformed(PublishForm::from_json(br#"{"topic":5}"#)).contains("topic"));
+        malformed(PublishForm::from_json(br#"{"retry":-1}"#));
+        malformed(PublishForm::from_json(b"[1]"));
+        malformed(PublishForm::from_json(b"\xff"));
+    }
+
+    #[test]
+    fn json_data_is_sent_as_given() {
+        for data in [
+            "123456789012345678901234567890",
+            "18446744073709551616",
+            "1E2",
+            "-0.0",
+            r#"{"a":1,"a":2}"#,
+            "{ \"spaced\" : [ 1 ,\n 2 ] }",
+            r#"["\u00e9","\ud83d\ude00"]"#,
+            "true",
+        ] {
+            let body = format!(r#"{{"data": {data} }}"#);
+            let f = PublishForm::from_json(body.as_bytes()).unwrap();
+            assert_eq!(f.data, data);
+        }
+        assert_eq!(
+            PublishForm::from_json(br#"{"data":null}"#).unwrap().data,
+            ""
+        );
+    }
+
+    #[test]
+    fn lone_surrogates_are_refused_with_the_field_kind() {
+        for (field, kind) in [
+            ("data", ErrorKind::InvalidData),
+            ("topic", ErrorKind::InvalidTopic),
+            ("event", ErrorKind::InvalidEventName),
+            ("id", ErrorKind::InvalidId),
+        ] {
+            let body = format!(r#"{{"{field}":"a\ud800"}}"#);
+            assert_eq!(field_error(PublishForm::from_json(body.as_bytes())), kind);
+        }
+        // A surrogate pair is a character.
+        let f = PublishForm::from_json(br#"{"data":"\ud83d\ude00"}"#).unwrap();
+        assert_eq!(f.data, "\u{1f600}");
     }
 
     #[test]
     fn form_bodies() {
-        let f =
-            PublishForm::from_urlencoded(b"topic=a%2Fb&data=x%0Ay&event=e&id=7&retry=10").unwrap();
+        let f = PublishForm::from_urlencoded(b"topic=a%2Fb&data=x%0Ay+z&event=e&id=7&retry=10")
+            .unwrap();
         assert_eq!(f.topic(), "a/b");
-        assert_eq!(f.event(), Event::new("x\ny").event("e").id("7").retry(10));
-        assert!(PublishForm::from_urlencoded(b"data=1&data=2")
-            .unwrap_err()
-            .contains("once"));
-        assert!(PublishForm::from_urlencoded(b"retry=soon")
-            .unwrap_err()
-            .contains("retry"));
-        assert!(PublishForm::from_urlencoded(b"colour=red")
-            .unwrap_err()
-            .contains("colour"));
+        assert_eq!(f.event(), Event::new("x\ny z").event("e").id("7").retry(10));
+        assert!(malformed(PublishForm::from_urlencoded(b"data=1&data=2")).contains("once"));
+        assert!(malformed(PublishForm::from_urlencoded(b"retry=soon")).contains("retry"));
+        assert!(malformed(PublishForm::from_urlencoded(b"colour=red")).contains("colour"));
+        assert_eq!(
+            PublishForm::from_urlencoded(b"data=%EF%BF%BD")
+                .unwrap()
+                .data,
+            "\u{fffd}",
+            "a real U+FFFD is fine"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_form_is_refused_with_the_field_kind() {
+        for (body, kind) in [
+            (&b"data=%ff%fe"[..], ErrorKind::InvalidData),
+            (b"topic=%c3", ErrorKind::InvalidTopic),
+            (b"event=a%80", ErrorKind::InvalidEventName),
+            (b"id=\xff", ErrorKind::InvalidId),
+        ] {
+            assert_eq!(field_error(PublishForm::from_urlencoded(body)), kind);
+        }
     }
 }

@@ -18,6 +18,7 @@ use super::cors::{self, Cors};
 use super::refusal;
 use super::response::{stream_headers, Answer};
 use super::shared::Shared;
+use super::urlencoded;
 use crate::auth::{ConnectionSlot, RequestParts};
 use crate::config::Config;
 use crate::event::{validate_topic, DEFAULT_TOPIC, MAX_FIELD_BYTES};
@@ -143,9 +144,13 @@ impl StreamRequest {
         let mut topics: Vec<String> = Vec::new();
         let mut query_id = None;
         let mut poll = false;
-        for (key, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-            match key.as_ref() {
-                "topic" => {
+        for (key, value) in urlencoded::pairs(uri.query().unwrap_or("").as_bytes()) {
+            let utf8 = |name: &str| {
+                String::from_utf8(value.clone()).map_err(|_| format!("{name} is not valid UTF-8"))
+            };
+            match key.as_slice() {
+                b"topic" => {
+                    let value = utf8("topic")?;
                     validate_topic(&value).map_err(|e| e.to_string())?;
                     if !topics.iter().any(|t| *t == value) {
                         if topics.len() == config.max_topics_per_connection {
@@ -154,12 +159,12 @@ impl StreamRequest {
                                 config.max_topics_per_connection
                             ));
                         }
-                        topics.push(value.into_owned());
+                        topics.push(value);
                     }
                 }
-                "lastEventId" => query_id = Some(value.into_owned()),
-                "transport" => {
-                    poll = match value.as_ref() {
+                b"lastEventId" => query_id = Some(utf8("lastEventId")?),
+                b"transport" => {
+                    poll = match utf8("transport")?.as_str() {
                         "stream" => false,
                         "poll" => true,
                         other => return Err(format!("transport {other:?} is not stream or poll")),
@@ -237,6 +242,12 @@ mod tests {
         assert!(parse(&format!("/events?{many}"), None)
             .unwrap_err()
             .contains("max_topics_per_connection"));
+        assert!(parse("/events?topic=%ff", None)
+            .unwrap_err()
+            .contains("UTF-8"));
+        assert!(parse("/events?lastEventId=%c3", None)
+            .unwrap_err()
+            .contains("UTF-8"));
         let long = "x".repeat(MAX_FIELD_BYTES + 1);
         assert!(parse("/events", Some(&long))
             .unwrap_err()
