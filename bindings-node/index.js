@@ -1,16 +1,12 @@
 'use strict';
-// ssecast for Node: the Rust engine's `Engine` class (see index.d.ts), plus the
-// two things that are JavaScript's job: JSON-encoding object payloads, and
-// keeping the process alive while an engine started here runs.
+// ssecast for Node: the Rust engine's `Engine` class (see index.d.ts), plus what
+// is JavaScript's job: JSON-encoding object payloads. (A running engine keeps
+// the process alive natively, until any of its handles stops it.)
 
 const { Engine } = require('./binding.js');
 
 const nativeStart = Engine.start;
 const nativePublish = Engine.prototype.publish;
-const nativeStop = Engine.prototype.stop;
-
-/** Keep-alive timers of the engines started in this thread, released by stop(). */
-const keepAlive = new Map();
 
 /** An Error for a payload JSON.stringify rejects (a circular object, a BigInt). */
 function invalidData(cause) {
@@ -43,21 +39,13 @@ function replaceMethod(target, name, value) {
   });
 }
 
+// async: a bad option rejects the promise instead of throwing.
 replaceMethod(Engine, 'start', async function start(options) {
-  const engine = await nativeStart.call(Engine, options);
-  // A running engine keeps the process alive like a listening server does.
-  keepAlive.set(engine, setInterval(() => {}, 2 ** 31 - 1));
-  return engine;
+  return nativeStart.call(Engine, options);
 });
 
 replaceMethod(Engine.prototype, 'publish', function publish(topic, data, options) {
   return nativePublish.call(this, topic, toPayload(data), options);
-});
-
-replaceMethod(Engine.prototype, 'stop', function stop() {
-  clearInterval(keepAlive.get(this));
-  keepAlive.delete(this);
-  return nativeStop.call(this);
 });
 
 module.exports = { Engine };

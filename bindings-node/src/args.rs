@@ -1,11 +1,17 @@
 //! Reading JavaScript arguments. Each helper checks the value's JavaScript type
 //! and throws a `TypeError` (code `ERR_SSECAST_INVALID_ARG_TYPE`) naming the
 //! argument when it is wrong; the values themselves are checked by core.
+//!
+//! Strings are read as UTF-8, which would turn a lone surrogate (`'\ud800'`)
+//! into U+FFFD. Such a string is refused instead, with the error kind of the
+//! argument it was given as (`ERR_SSECAST_INVALID_TOPIC`...), as Python
+//! refuses it: nothing is published or configured with altered text.
 
 use napi::bindgen_prelude::{BufferSlice, JsObjectValue, JsValue, Object, Unknown};
-use napi::{Env, Result, ValueType};
+use napi::{Env, JsString, Result, ValueType};
+use ssecast::ErrorKind;
 
-use crate::errors::type_error;
+use crate::errors::{engine_error_of, type_error};
 
 /// A payload as it arrives from JavaScript: text, or bytes that must be UTF-8.
 pub enum Payload<'env> {
@@ -48,11 +54,11 @@ pub fn is_absent(value: &Unknown) -> Result<bool> {
     ))
 }
 
-/// `value` as a string, or a `TypeError` naming `what`.
-pub fn string(env: &Env, value: &Unknown, what: &str) -> Result<String> {
+/// `value` as a string, or a `TypeError` naming `what`; an error of `kind`
+/// when it holds a lone surrogate.
+pub fn string(env: &Env, value: &Unknown, what: &str, kind: ErrorKind) -> Result<String> {
     match value.get_type()? {
-        // SAFETY: the type was just checked.
-        ValueType::String => unsafe { value.cast::<String>() },
+        ValueType::String => text(env, value, what, kind),
         _ => Err(type_error(
             env,
             format!("{what} must be a string (got {})", describe(value)?),
@@ -60,11 +66,37 @@ pub fn string(env: &Env, value: &Unknown, what: &str) -> Result<String> {
     }
 }
 
-/// `value` as text or bytes, or a `TypeError` naming `what`.
+/// The text of a JavaScript string (`value` must be one), or an error of
+/// `kind` naming `what` when it is not valid Unicode.
+fn text(env: &Env, value: &Unknown, what: &str, kind: ErrorKind) -> Result<String> {
+    // SAFETY (both casts): the caller checked that `value` is a string.
+    let text = unsafe { value.cast::<String>() }?;
+    // Only a U+FFFD in the UTF-8 text can stand for a lone surrogate: look
+    // closer (at the UTF-16 code units) only then.
+    if !text.contains('\u{fffd}') {
+        return Ok(text);
+    }
+    let units = unsafe { value.cast::<JsString>() }?.into_utf16()?;
+    if char::decode_utf16(units.iter().copied()).any(|c| c.is_err()) {
+        return Err(engine_error_of(
+            env,
+            kind,
+            format!("{what} is not valid Unicode: it holds a lone surrogate"),
+        ));
+    }
+    Ok(text)
+}
+
+/// `value` as text or bytes, or a `TypeError` naming `what`; an
+/// `ERR_SSECAST_INVALID_DATA` error for a string holding a lone surrogate.
 pub fn payload<'env>(env: &Env, value: &Unknown<'env>, what: &str) -> Result<Payload<'env>> {
     if value.get_type()? == ValueType::String {
-        // SAFETY: the type was just checked.
-        return Ok(Payload::Text(unsafe { value.cast::<String>() }?));
+        return Ok(Payload::Text(text(
+            env,
+            value,
+            what,
+            ErrorKind::InvalidData,
+        )?));
     }
     if value.is_buffer()? {
         // SAFETY: `is_buffer` holds for Buffer and every Uint8Array.
@@ -79,8 +111,14 @@ pub fn payload<'env>(env: &Env, value: &Unknown<'env>, what: &str) -> Result<Pay
     ))
 }
 
-/// `value` as an array of strings, or a `TypeError` naming `what`.
-pub fn string_array(env: &Env, value: &Unknown, what: &str) -> Result<Vec<String>> {
+/// `value` as an array of strings, or a `TypeError` naming `what`; an error of
+/// `kind` for an item holding a lone surrogate.
+pub fn string_array(
+    env: &Env,
+    value: &Unknown,
+    what: &str,
+    kind: ErrorKind,
+) -> Result<Vec<String>> {
     if value.get_type()? != ValueType::Object || !value.is_array()? {
         return Err(type_error(
             env,
@@ -94,7 +132,7 @@ pub fn string_array(env: &Env, value: &Unknown, what: &str) -> Result<Vec<String
     let items = unsafe { value.cast::<Vec<Unknown>>() }?;
     items
         .iter()
-        .map(|item| string(env, item, &format!("every item of {what}")))
+        .map(|item| string(env, item, &format!("every item of {what}"), kind))
         .collect()
 }
 
@@ -173,8 +211,8 @@ pub fn option_entries<'env>(
 /// `what`.
 pub fn config_value(env: &Env, value: &Unknown, what: &str, flag: bool) -> Result<String> {
     match value.get_type()? {
+        ValueType::String => text(env, value, what, ErrorKind::InvalidConfig),
         // SAFETY (all casts): the type was just checked.
-        ValueType::String => unsafe { value.cast::<String>() },
         ValueType::Boolean if flag => Ok(unsafe { value.cast::<bool>() }?.to_string()),
         ValueType::Number => {
             let number = unsafe { value.cast::<f64>() }?;
@@ -191,7 +229,10 @@ pub fn config_value(env: &Env, value: &Unknown, what: &str, flag: bool) -> Resul
             let items = unsafe { value.cast::<Vec<Unknown>>() }?;
             let strings = items
                 .iter()
-                .map(|item| string(env, item, &format!("every item of {what}")))
+                .map(|item| {
+                    let what = format!("every item of {what}");
+                    string(env, item, &what, ErrorKind::InvalidConfig)
+                })
                 .collect::<Result<Vec<_>>>()?;
             Ok(strings.join(","))
         }

@@ -10,6 +10,7 @@ use ssecast::{Config, ErrorKind, Event};
 
 use crate::args::{self, Payload};
 use crate::errors::{engine_error, engine_error_of, type_error};
+use crate::running::Running;
 use crate::tokens::TokenArgs;
 use crate::{options, registry};
 
@@ -17,12 +18,12 @@ use crate::{options, registry};
 /// published events to every client of `GET /events?topic=...`.
 ///
 /// Get one with `await Engine.start(options)`, or, in a `worker_threads`
-/// worker, with `Engine.attach(port)`. While it runs, an engine from
-/// `Engine.start` keeps the Node process alive, like a listening server;
-/// `await engine.stop()` releases it.
+/// worker, with `Engine.attach(port)`. While it runs, an engine keeps the
+/// thread that called `Engine.start` alive, like a listening server;
+/// `await engine.stop()` on any of its handles, in any thread, releases it.
 #[napi]
 pub struct Engine {
-    inner: Arc<ssecast::Engine>,
+    inner: Arc<Running>,
 }
 
 /// Options of `engine.publish`.
@@ -58,8 +59,19 @@ impl Fields {
             let absent = args::is_absent(&value)?;
             match name.as_str() {
                 "event" | "id" | "retry" if absent => {}
-                "event" => fields.event = Some(args::string(env, &value, "publish option event")?),
-                "id" => fields.id = Some(args::string(env, &value, "publish option id")?),
+                "event" => {
+                    let what = "publish option event";
+                    fields.event = Some(args::string(
+                        env,
+                        &value,
+                        what,
+                        ErrorKind::InvalidEventName,
+                    )?)
+                }
+                "id" => {
+                    let what = "publish option id";
+                    fields.id = Some(args::string(env, &value, what, ErrorKind::InvalidId)?)
+                }
                 "retry" => {
                     fields.retry = Some(args::u32_number(env, &value, "publish option retry")?)
                 }
@@ -94,7 +106,8 @@ impl Engine {
     /// off the JavaScript thread. Resolves once clients can connect; rejects with
     /// `ERR_SSECAST_INVALID_CONFIG` for a bad or unknown option and
     /// `ERR_SSECAST_BIND` when the port cannot be bound.
-    // Configurable so that index.js can wrap it (the keep-alive of a running engine).
+    // Configurable so that index.js can wrap it: a bad option must reject the
+    // promise, not throw.
     #[napi(
         writable = true,
         configurable = true,
@@ -132,13 +145,13 @@ impl Engine {
     /// The TCP port the engine listens on (the one picked when `port` was 0).
     #[napi(getter)]
     pub fn port(&self) -> u32 {
-        u32::from(self.inner.port())
+        u32::from(self.inner.engine().port())
     }
 
     /// True once the engine has been stopped (by any of its handles).
     #[napi(getter)]
     pub fn stopped(&self) -> bool {
-        self.inner.is_stopped()
+        self.inner.engine().is_stopped()
     }
 
     /// Publishes an event to every subscriber of `topic` and returns its id.
@@ -153,6 +166,9 @@ impl Engine {
     /// `ERR_SSECAST_INVALID_DATA` (bytes that are not UTF-8, a value JSON cannot
     /// encode), `ERR_SSECAST_TOO_LARGE`, `ERR_SSECAST_STOPPED`; and a `TypeError`
     /// with code `ERR_SSECAST_INVALID_ARG_TYPE` for an argument of the wrong type.
+    /// A string argument holding a lone surrogate (`'\ud800'`) is refused with
+    /// the code of its argument (`ERR_SSECAST_INVALID_TOPIC` for the topic...),
+    /// never sent as U+FFFD.
     #[napi(
         ts_args_type = "topic: string, data: string | Buffer | Uint8Array | object | number | boolean | null, options?: PublishOptions"
     )]
@@ -163,7 +179,7 @@ impl Engine {
         data: Unknown,
         options: Option<Unknown>,
     ) -> Result<String> {
-        let topic = args::string(&env, &topic, "topic")?;
+        let topic = args::string(&env, &topic, "topic", ErrorKind::InvalidTopic)?;
         let payload = args::payload(&env, &data, "data")?;
         let fields = Fields::read(&env, options.as_ref())?;
         let mut event = match &payload {
@@ -180,6 +196,7 @@ impl Engine {
             event = event.retry(retry);
         }
         self.inner
+            .engine()
             .publish(&topic, &event)
             .map_err(|e| engine_error(&env, &e))
     }
@@ -211,6 +228,7 @@ impl Engine {
     ) -> Result<String> {
         let args = TokenArgs::read(&env, "subscriberToken", &topics, options.as_ref(), true)?;
         self.inner
+            .engine()
             .subscriber_token(&args.topics, args.ttl, args.subject.as_deref())
             .map_err(|e| engine_error(&env, &e))
     }
@@ -228,6 +246,7 @@ impl Engine {
     ) -> Result<String> {
         let args = TokenArgs::read(&env, "publisherToken", &topics, options.as_ref(), false)?;
         self.inner
+            .engine()
             .publisher_token(&args.topics, args.ttl)
             .map_err(|e| engine_error(&env, &e))
     }
@@ -235,7 +254,7 @@ impl Engine {
     /// The engine's counters now.
     #[napi]
     pub fn stats(&self) -> Stats {
-        let stats = self.inner.stats();
+        let stats = self.inner.engine().stats();
         Stats {
             connections: u32::try_from(stats.connections).unwrap_or(u32::MAX),
             topics: u32::try_from(stats.topics).unwrap_or(u32::MAX),
@@ -260,9 +279,9 @@ impl Drop for Engine {
     /// Garbage collection must never wait on a join: an engine whose last handle
     /// is collected while it still runs is stopped on a thread of its own.
     fn drop(&mut self) {
-        if Arc::strong_count(&self.inner) == 1 && !self.inner.is_stopped() {
-            let engine = Arc::clone(&self.inner);
-            std::thread::spawn(move || engine.stop());
+        if Arc::strong_count(&self.inner) == 1 && !self.inner.engine().is_stopped() {
+            let running = Arc::clone(&self.inner);
+            std::thread::spawn(move || running.stop());
         }
     }
 }
@@ -273,16 +292,19 @@ pub struct Start {
 }
 
 impl Task for Start {
-    type Output = std::result::Result<Arc<ssecast::Engine>, ssecast::Error>;
+    type Output = std::result::Result<ssecast::Engine, ssecast::Error>;
     type JsValue = Engine;
 
     fn compute(&mut self) -> Result<Self::Output> {
         let config = std::mem::take(&mut self.config);
-        Ok(ssecast::Engine::start(config).map(Arc::new))
+        Ok(ssecast::Engine::start(config))
     }
 
+    /// Runs on the thread that called `Engine.start`, whose event loop the
+    /// engine keeps alive until it is stopped.
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Engine> {
-        let inner = output.map_err(|e| engine_error(&env, &e))?;
+        let engine = output.map_err(|e| engine_error(&env, &e))?;
+        let inner = Running::new(&env, engine)?;
         registry::register(&inner);
         Ok(Engine { inner })
     }
@@ -290,7 +312,7 @@ impl Task for Start {
 
 /// The work of `engine.stop()`, run on the libuv thread pool.
 pub struct Stop {
-    engine: Arc<ssecast::Engine>,
+    engine: Arc<Running>,
 }
 
 impl Task for Stop {

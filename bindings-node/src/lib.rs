@@ -7,14 +7,17 @@
 //! - [`args`]: reading JavaScript arguments, with a `TypeError` for a wrong type;
 //! - [`errors`]: the one place failures become JavaScript errors with a `code`;
 //! - [`registry`]: engines by port, so worker threads can attach to one;
+//! - [`running`]: a running engine shared by its handles, keeping the event
+//!   loop of the thread that started it alive until any handle stops it;
 //! - [`tokens`]: the arguments of `subscriberToken` and `publisherToken`.
 //!
 //! The package's `index.js` adds what is JavaScript's job: `JSON.stringify` of
-//! object payloads and keeping the process alive while an engine runs.
+//! object payloads.
 
 mod args;
 mod engine;
 mod errors;
 mod options;
 mod registry;
+mod running;
 mod tokens;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::Unknown;
 use napi::{Env, Result};
 use napi_derive::napi;
+use ssecast::ErrorKind;
 
 use crate::args;
 use crate::errors::{engine_error, type_error};
@@ -58,7 +59,12 @@ impl TokenArgs {
         options: Option<&Unknown>,
         with_subject: bool,
     ) -> Result<TokenArgs> {
-        let topics = args::string_array(env, topics, &format!("{method} topics"))?;
+        let topics = args::string_array(
+            env,
+            topics,
+            &format!("{method} topics"),
+            ErrorKind::InvalidTopic,
+        )?;
         let (mut ttl, mut subject) = (None, None);
         let known = if with_subject { "ttl, subject" } else { "ttl" };
         for (name, value) in args::option_entries(env, options, &format!("{method} options"))? {
@@ -71,6 +77,7 @@ impl TokenArgs {
                         env,
                         &value,
                         &format!("{method} option subject"),
+                        ErrorKind::InvalidData,
                     )?)
                 }
                 _ => {

@@ -196,6 +196,29 @@ test('every bad publish input throws its code and sends nothing', async () => {
   await engine.stop();
 });
 
+test('lone surrogates are refused with the code of their argument, as Python does', async () => {
+  const engine = await startEngine();
+  const stream = await openStream(engine.port, { topics: ['\ufffd', 'u'] });
+  const cases = [
+    [() => engine.publish('\ud800', 'x'), 'ERR_SSECAST_INVALID_TOPIC'],
+    [() => engine.publish('u', 'a\udfffb'), 'ERR_SSECAST_INVALID_DATA'],
+    [() => engine.publish('u', 'x', { event: 'e\ud83d' }), 'ERR_SSECAST_INVALID_EVENT_NAME'],
+    [() => engine.publish('u', 'x', { id: '\udc00' }), 'ERR_SSECAST_INVALID_ID'],
+  ];
+  for (const [fn, code] of cases) throwsCode(assert, fn, code);
+  assert.throws(() => engine.publish('\ud800', 'x'), /topic is not valid Unicode/);
+  // Before, '\ud800' became U+FFFD and reached the subscribers of that topic.
+  // A real U+FFFD, and a surrogate pair, are fine.
+  engine.publish('\ufffd', '\ufffd \ud83d\ude00', { id: 'ok' });
+  assert.strictEqual(await stream.nextText(), 'id: ok\ndata: \ufffd \u{1f600}\n\n');
+  assert.strictEqual(engine.stats().published, 1);
+  await assert.rejects(startEngine({ corsOrigins: ['https://a\ud800.example'] }), (error) => {
+    assert.strictEqual(error.code, 'ERR_SSECAST_INVALID_CONFIG');
+    return true;
+  });
+  await engine.stop();
+});
+
 test('the error messages name what was wrong', async () => {
   const engine = await startEngine();
   assert.throws(() => engine.publish('t', 'x', { id: 'a\nb' }), /id/);

@@ -30,8 +30,8 @@ test('stop while 500 clients are connected closes every stream', async () => {
 });
 
 /** Runs a fixture in a child node process; resolves with its exit code and output. */
-function runFixture(name, onLine) {
-  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', name)], {
+function runFixture(name, onLine, args = []) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', name), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
@@ -50,6 +50,15 @@ test('a process that publishes and then stops exits by itself', async () => {
   const { code, output } = await runFixture('publish-and-stop.js');
   assert.strictEqual(code, 0);
   assert.strictEqual(output, 'stopped\n');
+});
+
+test('stopping through an Engine.attach handle lets the process exit', async () => {
+  const inMain = await runFixture('stop-through-attach.js', null, ['main']);
+  assert.strictEqual(inMain.code, 0);
+  assert.strictEqual(inMain.output, 'stopped true\n');
+  const inWorker = await runFixture('stop-through-attach.js', null, ['worker']);
+  assert.strictEqual(inWorker.code, 0);
+  assert.strictEqual(inWorker.output, 'worker exited 0\nstopped true\n');
 });
 
 test('a running engine keeps the process alive until stop, then it exits', async () => {
