@@ -152,7 +152,7 @@ impl StreamRequest {
                 b"topic" => {
                     let value = utf8("topic")?;
                     validate_topic(&value).map_err(|e| e.to_string())?;
-                    if !topics.iter().any(|t| *t == value) {
+                    if !topics.contains(&value) {
                         if topics.len() == config.max_topics_per_connection {
                             return Err(format!(
                                 "more than {} topics requested (max_topics_per_connection)",
