@@ -28,7 +28,8 @@ pub fn keys(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 pub fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Config> {
     let mut config = Config::default();
     for (key, value) in kwargs.into_iter().flat_map(|kwargs| kwargs.iter()) {
-        let key: String = key.extract()?;
+        // Keyword names are always `str`, but may hold a lone surrogate.
+        let key = text(py, "a configuration key", key.cast::<PyString>()?)?;
         let text = if is_flag(&key) && value.is_instance_of::<PyBool>() {
             value.is_truthy()?.to_string()
         } else {

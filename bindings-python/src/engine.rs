@@ -33,6 +33,18 @@ pub struct Engine {
     inner: ssecast::Engine,
 }
 
+impl Drop for Engine {
+    /// An engine collected while it runs is stopped here, in the thread that
+    /// dropped it, with the GIL released: the stop may wait up to
+    /// `shutdown_timeout_ms` for slow streams, and other Python threads keep
+    /// running meanwhile.
+    fn drop(&mut self) {
+        if !self.inner.is_stopped() {
+            Python::attach(|py| py.detach(|| self.inner.stop()));
+        }
+    }
+}
+
 // The GIL rule of this class: release it (`py.detach`) around anything that may
 // wait — starting (binds a socket, spawns threads) and stopping (joins threads,
 // waits up to shutdown_timeout_ms for streams to flush). `publish` never waits on

@@ -137,6 +137,7 @@ CONFIG_ERRORS = [
     ({"events_path": "/same", "health_path": "/same"}, "/same"),
     ({"bind": "\ud800"}, "bind is not valid Unicode"),
     ({"cors_origins": ["http://a.example", "\ud800"]}, "cors_origins is not valid Unicode"),
+    ({"\ud800": 1}, "a configuration key is not valid Unicode"),
 ]
 
 

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import httpx
 import pytest
@@ -100,6 +102,50 @@ def test_garbage_collected_engine_closes_its_port_and_streams() -> None:
     assert [event.data for event in events] == ["before drop"]
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5)
+
+
+def test_collecting_a_running_engine_lets_other_threads_run() -> None:
+    """The stop that garbage collection makes can wait for a stalled subscriber
+    (up to shutdown_timeout_ms); it must not hold the GIL meanwhile."""
+    engine = ssecast.Engine(
+        port=0, keepalive_ms=0, shutdown_timeout_ms=1500, send_buffer_bytes=65536
+    )
+    # A subscriber that stops reading with a big event pending: the stop waits for it.
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    stalled.settimeout(10)
+    stalled.connect(("127.0.0.1", engine.port))
+    stalled.sendall(b"GET /events?topic=stall HTTP/1.0\r\nHost: x\r\n\r\n")
+    received = b""
+    while b": ok\n" not in received:
+        received += stalled.recv(4096)
+    for _ in range(2):
+        engine.publish("stall", "x" * 256 * 1024)
+
+    gaps: list[float] = []
+    done = threading.Event()
+
+    def measure_own_progress() -> None:
+        last = time.monotonic()
+        while not done.is_set():
+            time.sleep(0.005)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    other = threading.Thread(target=measure_own_progress)
+    other.start()
+    try:
+        started = time.monotonic()
+        del engine  # the last reference
+        gc.collect()
+        took = time.monotonic() - started
+    finally:
+        done.set()
+        other.join()
+        stalled.close()
+    assert took >= 1.0, f"the stop did not wait for the stalled subscriber ({took:.2f} s)"
+    assert max(gaps) < 0.5, f"another thread was frozen for {max(gaps):.2f} s"
 
 
 def test_program_exiting_without_stop_exits_cleanly_and_closes_streams() -> None:
