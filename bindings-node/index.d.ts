@@ -103,6 +103,12 @@ export interface EngineOptions {
   historyTtlMs?: number
   /** Origins allowed cross-origin (`'*'` for any), as an array or a comma-separated string. */
   corsOrigins?: string | Array<string>
+  /**
+   * Host names served besides IP addresses and `localhost` names (`.domain`
+   * for a domain and its subdomains, `'*'` for any), as an array or a
+   * comma-separated string; requests naming another host get 421.
+   */
+  allowedHosts?: string | Array<string>
   /** Idle interval before a keep-alive comment, in milliseconds (0: off). */
   keepaliveMs?: number
   /** Reconnection delay sent to clients when they connect, in milliseconds (0: none). */

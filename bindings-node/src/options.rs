@@ -37,6 +37,11 @@ pub struct EngineOptions {
     /// Origins allowed cross-origin (`'*'` for any), as an array or a comma-separated string.
     #[napi(ts_type = "string | Array<string>")]
     pub cors_origins: Option<String>,
+    /// Host names served besides IP addresses and `localhost` names (`.domain`
+    /// for a domain and its subdomains, `'*'` for any), as an array or a
+    /// comma-separated string; requests naming another host get 421.
+    #[napi(ts_type = "string | Array<string>")]
+    pub allowed_hosts: Option<String>,
     /// Idle interval before a keep-alive comment, in milliseconds (0: off).
     pub keepalive_ms: Option<f64>,
     /// Reconnection delay sent to clients when they connect, in milliseconds (0: none).

@@ -115,7 +115,7 @@ def test_collecting_a_running_engine_lets_other_threads_run() -> None:
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
     stalled.settimeout(10)
     stalled.connect(("127.0.0.1", engine.port))
-    stalled.sendall(b"GET /events?topic=stall HTTP/1.0\r\nHost: x\r\n\r\n")
+    stalled.sendall(b"GET /events?topic=stall HTTP/1.0\r\nHost: localhost\r\n\r\n")
     received = b""
     while b": ok\n" not in received:
         received += stalled.recv(4096)

@@ -10,6 +10,8 @@ const PAGE: &str = include_str!("demo.html");
 
 /// Serves the demo page from the engine. The page publishes with the configured
 /// publish token, or with a fresh random one when none is set; returns the token.
+/// The engine hands the page (and so the token) only to `localhost` names and
+/// loopback addresses, never to a page on another name (DNS rebinding).
 pub fn prepare(config: &mut Config) -> String {
     let token = config
         .publish_token

@@ -34,6 +34,10 @@ pub struct Config {
     pub history_ttl_ms: u64,
     /// Origins allowed to connect from a browser page of another origin; `*` allows any.
     pub cors_origins: Vec<String>,
+    /// Host names served besides IP addresses and `localhost` names (`name`, or
+    /// `.domain` for a domain and its subdomains); `*` serves any host. Requests
+    /// naming another host in `Host` get `421`.
+    pub allowed_hosts: Vec<String>,
     /// Idle interval after which a keep-alive comment is sent, in milliseconds; 0 disables.
     pub keepalive_ms: u64,
     /// Reconnection delay sent to clients when they connect, in milliseconds; 0 sends none.
@@ -105,7 +109,8 @@ pub struct Config {
     /// socket or HTTP/2 window full), in milliseconds, before the stream is
     /// closed; the client resumes from history.
     pub write_timeout_ms: u64,
-    /// An HTML page served at `GET /` (the CLI's demo page). Rust API only.
+    /// An HTML page served at `GET /` (the CLI's demo page), to `localhost` and
+    /// loopback hosts only, since it may carry secrets. Rust API only.
     #[serde(skip)]
     pub index_page: Option<Bytes>,
 }
@@ -120,6 +125,7 @@ impl Default for Config {
             history_bytes: 16 << 20,
             history_ttl_ms: 3_600_000,
             cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             keepalive_ms: 15_000,
             retry_ms: 0,
             max_connections: 10_000,
@@ -228,6 +234,10 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo {
         name: "cors_origins",
         help: "comma-separated origins allowed cross-origin (* for any)",
+    },
+    KeyInfo {
+        name: "allowed_hosts",
+        help: "comma-separated host names served besides IP addresses and localhost (.domain: with subdomains; *: any)",
     },
     KeyInfo {
         name: "keepalive_ms",
@@ -367,6 +377,7 @@ impl Config {
             "history_bytes" => self.history_bytes = parse(key, v, 1024, 1 << 40)? as usize,
             "history_ttl_ms" => self.history_ttl_ms = parse(key, v, 0, u64::MAX)?,
             "cors_origins" => self.cors_origins = list(v),
+            "allowed_hosts" => self.allowed_hosts = list(v),
             "keepalive_ms" => self.keepalive_ms = parse(key, v, 0, u64::MAX)?,
             "retry_ms" => self.retry_ms = parse(key, v, 0, u32::MAX as u64)? as u32,
             "max_connections" => self.max_connections = parse(key, v, 1, 100_000_000)? as usize,
@@ -434,6 +445,7 @@ impl Config {
             "history_bytes" => self.history_bytes.to_string(),
             "history_ttl_ms" => self.history_ttl_ms.to_string(),
             "cors_origins" => self.cors_origins.join(","),
+            "allowed_hosts" => self.allowed_hosts.join(","),
             "keepalive_ms" => self.keepalive_ms.to_string(),
             "retry_ms" => self.retry_ms.to_string(),
             "max_connections" => self.max_connections.to_string(),
@@ -528,6 +540,14 @@ impl Config {
                 return bad("publish_token must be printable ASCII without spaces".into());
             }
         }
+        for host in &self.allowed_hosts {
+            if !valid_host_entry(host) {
+                return bad(format!(
+                    "allowed_hosts: {host:?} is not a host name such as app.example, \
+                     a domain such as .app.example, or *"
+                ));
+            }
+        }
         for origin in &self.cors_origins {
             if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
                 return bad(format!(
@@ -616,6 +636,16 @@ fn list(value: &str) -> Vec<String> {
 /// A value that is absent when empty.
 fn optional(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// An `allowed_hosts` entry: `*`, a host name, or `.domain`.
+fn valid_host_entry(entry: &str) -> bool {
+    let name = entry.strip_prefix('.').unwrap_or(entry);
+    entry == "*"
+        || (!name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
 }
 
 fn non_empty(key: &str, value: &str) -> Result<String> {
@@ -766,6 +796,27 @@ mod tests {
         assert!(unset.contains("publish_token: null"), "{unset}");
         let alternate = format!("{config:#?}");
         assert!(!alternate.contains("s3cret"), "{alternate}");
+    }
+
+    #[test]
+    fn allowed_hosts_entries_are_checked() {
+        for good in ["*", "app.example", ".app.example", "x-1.example,LOCAL.test"] {
+            let mut config = Config::default();
+            config.set("allowed_hosts", good).unwrap();
+            assert!(config.validate().is_ok(), "{good}");
+        }
+        for bad in [
+            ".",
+            "http://app.example",
+            "app.example:80",
+            "a b",
+            "*.example",
+        ] {
+            let mut config = Config::default();
+            config.set("allowed_hosts", bad).unwrap();
+            let err = config.validate().unwrap_err();
+            assert!(err.message().contains("allowed_hosts"), "{bad}");
+        }
     }
 
     #[test]

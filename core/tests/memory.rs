@@ -111,7 +111,7 @@ impl Honest {
     async fn subscribe(addr: std::net::SocketAddr, topic: &str) -> Honest {
         let mut socket = raw(addr).await;
         // HTTP/1.0: close-delimited, the body is the event stream itself.
-        let request = format!("GET /events?topic={topic} HTTP/1.0\r\nhost: x\r\n\r\n");
+        let request = format!("GET /events?topic={topic} HTTP/1.0\r\nhost: localhost\r\n\r\n");
         socket.write_all(request.as_bytes()).await.unwrap();
         let (tx, received) = mpsc::unbounded_channel();
         let (opened_tx, opened) = tokio::sync::oneshot::channel();

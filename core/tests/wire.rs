@@ -248,7 +248,7 @@ fn raw_stream(
     let mut socket = std::net::TcpStream::connect(engine.local_addr()).unwrap();
     socket.set_read_timeout(Some(support::DEADLINE)).unwrap();
     socket
-        .write_all(format!("GET /events?topic={topic} {version}\r\nHost: x\r\n").as_bytes())
+        .write_all(format!("GET /events?topic={topic} {version}\r\nHost: localhost\r\n").as_bytes())
         .unwrap();
     socket
         .write_all(b"Accept: text/event-stream\r\n\r\n")
@@ -336,11 +336,11 @@ fn unusual_stream_requests_fall_back_to_the_full_http_stack() {
         String::from_utf8_lossy(&head[..n]).into_owned()
     };
     // A body on a GET is parsed by hyper, which streams with chunked framing.
-    let reply = send(b"GET /events HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+    let reply = send(b"GET /events HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\nhi");
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.contains("transfer-encoding: chunked"), "{reply}");
     // Errors come from the same routes.
-    let reply = send(b"GET /events?topic=%00 HTTP/1.1\r\nHost: x\r\n\r\n");
+    let reply = send(b"GET /events?topic=%00 HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
     let reply = send(b"GARBAGE\r\n\r\n");
     assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");

@@ -43,12 +43,14 @@ pub extern "C" fn ssecast_config_new() -> *mut ssecast_config {
 ///
 /// Keys are the same everywhere (`port`, `bind`, `publish_token`,
 /// `history_size`, `history_bytes`, `history_ttl_ms`, `cors_origins`,
-/// `keepalive_ms`, `retry_ms`, `max_connections`, `max_topics_per_connection`,
-/// `max_event_bytes`, `events_path`, `publish_path`, `health_path`,
-/// `send_buffer_bytes`, `worker_threads`, `shutdown_timeout_ms`,
-/// `poll_timeout_ms`, `client_script`, and for access control `jwt_secret`,
-/// `jwt_public_key`, `jwt_algorithms`, `jwt_issuer`, `jwt_audience`,
-/// `jwt_cookie`, `jwt_query_token`, `public_topics`, `max_connections_per_ip`,
+/// `allowed_hosts`, `keepalive_ms`, `retry_ms`, `max_connections`,
+/// `max_topics_per_connection`, `max_event_bytes`, `events_path`,
+/// `publish_path`, `health_path`, `send_buffer_bytes`, `worker_threads`,
+/// `shutdown_timeout_ms`, `poll_timeout_ms`, `client_script`,
+/// `head_timeout_ms`, `idle_timeout_ms`, `body_timeout_ms`,
+/// `write_timeout_ms`, and for access control `jwt_secret`, `jwt_public_key`,
+/// `jwt_algorithms`, `jwt_issuer`, `jwt_audience`, `jwt_cookie`,
+/// `jwt_query_token`, `public_topics`, `max_connections_per_ip`,
 /// `connection_rate_per_ip`, `connection_burst_per_ip`, `trusted_proxies`,
 /// `trusted_proxy_header`); lists such as `cors_origins` are comma-separated;
 /// numbers are decimal; flags such as `client_script` are `true` or `false`; an

@@ -103,7 +103,7 @@ fn publishes_to_a_real_subscriber_and_writes_the_id() {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     stream
-        .write_all(b"GET /events?topic=prices HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(b"GET /events?topic=prices HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .unwrap();
     read_until(&mut stream, ": ok\n");
 

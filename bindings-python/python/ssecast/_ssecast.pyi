@@ -38,6 +38,7 @@ class _EngineConfig(TypedDict, total=False):
     history_bytes: int
     history_ttl_ms: int
     cors_origins: str | list[str] | tuple[str, ...] | None
+    allowed_hosts: str | list[str] | tuple[str, ...] | None
     keepalive_ms: int
     retry_ms: int
     max_connections: int
@@ -64,6 +65,10 @@ class _EngineConfig(TypedDict, total=False):
     connection_burst_per_ip: int
     trusted_proxies: str | list[str] | tuple[str, ...] | None
     trusted_proxy_header: str
+    head_timeout_ms: int
+    idle_timeout_ms: int
+    body_timeout_ms: int
+    write_timeout_ms: int
 
 @final
 class Engine:

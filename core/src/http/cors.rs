@@ -1,6 +1,6 @@
 //! Cross-origin checks for browser pages served from another origin.
 
-use http::header::{HOST, ORIGIN};
+use http::header::ORIGIN;
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::response::Answer;
@@ -22,19 +22,23 @@ pub(crate) enum Cors {
     Refused,
 }
 
-/// Decides how to answer the request's `Origin` given the allowlist.
-pub(crate) fn check(allowed: &[String], headers: &HeaderMap) -> Cors {
+/// Decides how to answer the request's `Origin` given the allowlist. `host` is
+/// the request's host when the engine serves it by name or address (see
+/// [`Host`](super::hosts::Host)): only such a host makes an `Origin` naming it
+/// the engine's own; a host allowed only by `allowed_hosts = *` could be any
+/// name an attacker pointed at the engine.
+pub(crate) fn check(allowed: &[String], headers: &HeaderMap, host: Option<&str>) -> Cors {
     let Some(origin) = headers.get(ORIGIN) else {
         return Cors::SameOrigin;
     };
     let Ok(text) = origin.to_str() else {
         return Cors::Refused;
     };
-    if let Some(host) = headers.get(HOST).and_then(|h| h.to_str().ok()) {
+    if let Some(host) = host {
         let own = text
             .strip_prefix("http://")
             .or_else(|| text.strip_prefix("https://"));
-        if own == Some(host) {
+        if own.is_some_and(|own| own.eq_ignore_ascii_case(host)) {
             return Cors::SameOrigin;
         }
     }
@@ -100,9 +104,8 @@ impl Cors {
 mod tests {
     use super::*;
 
-    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+    fn headers(origin: Option<&str>) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(HOST, host.parse().unwrap());
         if let Some(o) = origin {
             h.insert(ORIGIN, o.parse().unwrap());
         }
@@ -112,23 +115,30 @@ mod tests {
     #[test]
     fn decides_by_origin() {
         let list = vec!["https://app.example".to_string()];
-        assert_eq!(check(&list, &headers(None, "h:1")), Cors::SameOrigin);
+        let own = Some("h:1");
+        assert_eq!(check(&list, &headers(None), own), Cors::SameOrigin);
         assert_eq!(
-            check(&list, &headers(Some("http://h:1"), "h:1")),
+            check(&list, &headers(Some("http://h:1")), own),
             Cors::SameOrigin
         );
         assert!(matches!(
-            check(&list, &headers(Some("https://app.example"), "h:1")),
+            check(&list, &headers(Some("https://app.example")), own),
             Cors::Listed(_)
         ));
         assert_eq!(
-            check(&list, &headers(Some("https://evil.example"), "h:1")),
+            check(&list, &headers(Some("https://evil.example")), own),
             Cors::Refused
         );
         assert_eq!(
-            check(&["*".into()], &headers(Some("https://x.example"), "h:1")),
+            check(&["*".into()], &headers(Some("https://x.example")), own),
             Cors::Any
         );
-        assert_eq!(check(&[], &headers(Some("null"), "h:1")), Cors::Refused);
+        assert_eq!(check(&[], &headers(Some("null")), own), Cors::Refused);
+    }
+
+    #[test]
+    fn an_unchecked_host_is_never_the_own_origin() {
+        let rebinding = headers(Some("http://attacker.example:8080"));
+        assert_eq!(check(&[], &rebinding, None), Cors::Refused);
     }
 }

@@ -11,7 +11,8 @@
 //! - [`client_script`]: `GET /ssecast.js`, the browser client;
 //! - [`publish`] and [`publish_form`]: `POST /publish`; [`urlencoded`]: form
 //!   and query text, decoded without altering invalid UTF-8;
-//! - [`cors`]: the cross-origin decision, taken once per request;
+//! - [`hosts`]: the `Host` check (`421` for a host the engine does not serve)
+//!   and [`cors`]: the cross-origin decision, each taken once per request;
 //! - [`refusal`]: access-control refusals (`401`, `403`, `429`) as answers;
 //! - [`deadline`]: how long a connection served by hyper may wait for its
 //!   first request, and stay open with none in flight;
@@ -27,6 +28,7 @@ mod client_script;
 mod cors;
 mod deadline;
 mod fast_path;
+mod hosts;
 mod poll;
 mod prefixed;
 mod publish;

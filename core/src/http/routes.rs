@@ -8,6 +8,7 @@ use hyper::body::Incoming;
 
 use super::client_script;
 use super::cors::{self, Cors};
+use super::hosts::Host;
 use super::poll;
 use super::publish::publish;
 use super::response::{Answer, ResponseBody};
@@ -54,11 +55,18 @@ pub(crate) async fn route(
         )
         .into_response();
     };
-    let cors = cors::check(&config.cors_origins, req.headers());
+    // Health probes come with all sorts of hosts, and learn nothing secret.
+    let host = Host::of(&config.allowed_hosts, req.uri(), req.headers());
+    if path != config.health_path {
+        if let Some(refused) = host.refusal() {
+            return refused.into_response();
+        }
+    }
+    let cors = cors::check(&config.cors_origins, req.headers(), host.served_authority());
     let mut answer = match *req.method() {
         Method::OPTIONS => preflight(&cors),
         Method::GET if path == config.health_path => health(shared),
-        Method::GET if path == "/" => page(shared),
+        Method::GET if path == "/" => page(shared, &host),
         Method::GET if path == client_script::PATH => client_script::serve(req.headers()),
         Method::POST if path == config.publish_path => publish(shared, req).await,
         _ => Answer::error(
@@ -94,7 +102,16 @@ fn health(shared: &Shared) -> Answer {
     )
 }
 
-fn page(shared: &Shared) -> Answer {
+/// The index page, to loopback hosts only: it may carry secrets (the demo page
+/// carries the publish token).
+fn page(shared: &Shared, host: &Host) -> Answer {
+    if !host.is_loopback() {
+        return Answer::error(
+            StatusCode::MISDIRECTED_REQUEST,
+            "HOST_NOT_ALLOWED",
+            "the index page is served to localhost and loopback addresses only",
+        );
+    }
     let html = shared.config.index_page.clone().unwrap_or_default();
     Answer::new(StatusCode::OK, "text/html; charset=utf-8", html)
         .with_header(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))

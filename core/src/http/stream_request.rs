@@ -15,6 +15,7 @@ use http::{StatusCode, Uri};
 use tokio::time::Instant;
 
 use super::cors::{self, Cors};
+use super::hosts::Host;
 use super::refusal;
 use super::response::{stream_headers, Answer};
 use super::shared::Shared;
@@ -38,14 +39,23 @@ pub(crate) struct OpenStream {
 }
 
 /// Checks a stream request from `peer` and opens its stream, or says why not
-/// as an answer. CORS is decided once here, for the stream and for any error.
+/// as an answer. The host and CORS are decided once here, for the stream and
+/// for any error.
 pub(crate) fn open(
     shared: &Shared,
     uri: &Uri,
     headers: &HeaderMap,
     peer: IpAddr,
 ) -> Result<OpenStream, Answer> {
-    let cors = cors::check(&shared.config.cors_origins, headers);
+    let host = Host::of(&shared.config.allowed_hosts, uri, headers);
+    if let Some(refused) = host.refusal() {
+        return Err(refused);
+    }
+    let cors = cors::check(
+        &shared.config.cors_origins,
+        headers,
+        host.served_authority(),
+    );
     let result = open_checked(shared, uri, headers, peer, &cors);
     match result {
         Ok(mut open) => {

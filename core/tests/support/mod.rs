@@ -357,7 +357,7 @@ pub async fn stuck_client(addr: SocketAddr, path: &str) -> TcpStream {
     let mut tcp = within("connect", socket.connect(addr))
         .await
         .expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nhost: localhost\r\n\r\n");
     tcp.write_all(request.as_bytes()).await.unwrap();
     let mut seen = Vec::new();
     within("the opening frame", async {
