@@ -42,7 +42,8 @@ pub struct EngineOptions {
     /// comma-separated string; requests naming another host get 421.
     #[napi(ts_type = "string | Array<string>")]
     pub allowed_hosts: Option<String>,
-    /// Idle interval before a keep-alive comment, in milliseconds (0: off).
+    /// Idle interval before a keep-alive comment, in milliseconds (0: off; else
+    /// at least 1000).
     pub keepalive_ms: Option<f64>,
     /// Reconnection delay sent to clients when they connect, in milliseconds (0: none).
     pub retry_ms: Option<u32>,

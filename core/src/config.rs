@@ -38,7 +38,8 @@ pub struct Config {
     /// `.domain` for a domain and its subdomains); `*` serves any host. Requests
     /// naming another host in `Host` get `421`.
     pub allowed_hosts: Vec<String>,
-    /// Idle interval after which a keep-alive comment is sent, in milliseconds; 0 disables.
+    /// Idle interval after which a keep-alive comment is sent, in milliseconds
+    /// (at least 1000); 0 disables.
     pub keepalive_ms: u64,
     /// Reconnection delay sent to clients when they connect, in milliseconds; 0 sends none.
     pub retry_ms: u32,
@@ -241,7 +242,7 @@ pub const KEYS: &[KeyInfo] = &[
     },
     KeyInfo {
         name: "keepalive_ms",
-        help: "idle interval before a keep-alive comment, in ms (0: off)",
+        help: "idle interval before a keep-alive comment, in ms (0: off; else at least 1000)",
     },
     KeyInfo {
         name: "retry_ms",
@@ -378,7 +379,12 @@ impl Config {
             "history_ttl_ms" => self.history_ttl_ms = parse(key, v, 0, u64::MAX)?,
             "cors_origins" => self.cors_origins = list(v),
             "allowed_hosts" => self.allowed_hosts = list(v),
-            "keepalive_ms" => self.keepalive_ms = parse(key, v, 0, u64::MAX)?,
+            "keepalive_ms" => {
+                self.keepalive_ms = match parse(key, v, 0, u64::MAX)? {
+                    ms @ (0 | MIN_KEEPALIVE_MS..) => ms,
+                    _ => return Err(keepalive_too_short(v)),
+                }
+            }
             "retry_ms" => self.retry_ms = parse(key, v, 0, u32::MAX as u64)? as u32,
             "max_connections" => self.max_connections = parse(key, v, 1, 100_000_000)? as usize,
             "max_topics_per_connection" => {
@@ -520,6 +526,9 @@ impl Config {
                 self.poll_timeout_ms
             ));
         }
+        if (1..MIN_KEEPALIVE_MS).contains(&self.keepalive_ms) {
+            return Err(keepalive_too_short(&self.keepalive_ms.to_string()));
+        }
         if self.max_topics_per_connection == 0 {
             return bad("max_topics_per_connection must be at least 1".into());
         }
@@ -558,6 +567,18 @@ impl Config {
         crate::auth::AccessControl::from_config(self)?;
         Ok(())
     }
+}
+
+/// The shortest keep-alive interval accepted (but 0, which turns them off), in
+/// milliseconds: every stream is woken four times per interval, so a tiny one
+/// would keep the engine busy with idle streams.
+const MIN_KEEPALIVE_MS: u64 = 1000;
+
+fn keepalive_too_short(value: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidConfig,
+        format!("keepalive_ms: expected 0 (off) or at least {MIN_KEEPALIVE_MS}, got {value:?}"),
+    )
 }
 
 /// The shortest connection deadline accepted, in milliseconds.
@@ -691,6 +712,12 @@ mod tests {
         assert!(err.message().contains("nope"));
         let err = config.set("port", "70000").unwrap_err();
         assert!(err.message().contains("port"), "{}", err.message());
+        for short in ["1", "999"] {
+            let err = config.set("keepalive_ms", short).unwrap_err();
+            assert!(err.message().contains("at least 1000"), "{}", err.message());
+        }
+        config.set("keepalive_ms", "0").unwrap();
+        config.set("keepalive_ms", "1000").unwrap();
         let err = config.set("history_size", "-1").unwrap_err();
         assert!(err.message().contains("history_size"));
         assert!(config.set("bind", "").is_err());

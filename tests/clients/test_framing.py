@@ -25,7 +25,7 @@ def comment_lines(received: bytes) -> int:
 
 
 def test_keep_alives_are_never_an_event(client, engines, proxies, runs):
-    engine = engines(keepalive_ms=100)
+    engine = engines(keepalive_ms=1000)  # the shortest interval the engine accepts
     proxy = proxies(engine)
     run = runs(client, proxy.url(engine.events_url(["news"])))
     run.wait_open()
@@ -34,7 +34,7 @@ def test_keep_alives_are_never_an_event(client, engines, proxies, runs):
     stream = proxy.connections[0]
     start = len(stream.received)
     proxy.wait_for(
-        lambda: comment_lines(bytes(stream.received[start:])) >= 2, "two keep-alive comments"
+        lambda: comment_lines(bytes(stream.received[start:])) >= 1, "a keep-alive comment"
     )
     second = engine.publish("second", topic="news")
     assert run.events(1) == [{"id": second, "event": "message", "data": "second"}]
