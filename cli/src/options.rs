@@ -132,7 +132,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ssecast-cli-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("ssecast.toml");
-        std::fs::write(&file, "port = 1\nhistory_size = 5\ncors_origins = [\"https://a.example\"]\nkeepalive_ms = 7\n").unwrap();
+        std::fs::write(&file, "port = 1\nhistory_size = 5\ncors_origins = [\"https://a.example\"]\nkeepalive_ms = 7000\n").unwrap();
         let file = file.to_str().unwrap();
         let o = run(
             &["--config", file, "--port", "3"],
@@ -141,7 +141,7 @@ mod tests {
         .unwrap();
         assert_eq!(o.config.port, 3);
         assert_eq!(o.config.history_size, 6);
-        assert_eq!(o.config.keepalive_ms, 7);
+        assert_eq!(o.config.keepalive_ms, 7000);
         assert_eq!(o.config.cors_origins, vec!["https://a.example"]);
         assert!(!o.demo);
         assert!(run(&["--demo"], &[]).unwrap().demo);
