@@ -109,7 +109,10 @@ export interface EngineOptions {
    * comma-separated string; requests naming another host get 421.
    */
   allowedHosts?: string | Array<string>
-  /** Idle interval before a keep-alive comment, in milliseconds (0: off). */
+  /**
+   * Idle interval before a keep-alive comment, in milliseconds (0: off; else
+   * at least 1000).
+   */
   keepaliveMs?: number
   /** Reconnection delay sent to clients when they connect, in milliseconds (0: none). */
   retryMs?: number
@@ -117,6 +120,11 @@ export interface EngineOptions {
   maxConnections?: number
   /** Most topics one stream may subscribe to. */
   maxTopicsPerConnection?: number
+  /**
+   * Most topics that exist at once; publishing to a new one past it throws
+   * `ERR_SSECAST_TOO_MANY_TOPICS`.
+   */
+  maxTopics?: number
   /** Largest payload `publish` accepts, in bytes. */
   maxEventBytes?: number
   /** Path of the event stream endpoint (default `/events`). */

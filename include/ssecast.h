@@ -86,7 +86,7 @@
 /**
  * The outcome of every fallible ssecast function.
  *
- * The numeric values are stable and never reused. The values 2 to 10 are the
+ * The numeric values are stable and never reused. The values 2 to 99 are the
  * engine's error kinds and mean the same in every language binding (Python's
  * `ssecast.Error.code`, Node's `err.code` without its `ERR_SSECAST_` prefix);
  * values from 100 on exist only in the C API. In C the type is a `uint32_t`,
@@ -144,6 +144,11 @@ enum ssecast_result
    * Any other operating-system or runtime failure.
    */
   SSECAST_INTERNAL = 10,
+  /**
+   * Publishing or subscribing would create a topic while the engine holds
+   * `max_topics` topics.
+   */
+  SSECAST_TOO_MANY_TOPICS = 14,
   /**
    * An output buffer is too small for the value to be written; nothing was done.
    */
@@ -268,7 +273,7 @@ struct ssecast_config *ssecast_config_new(void);
  * Keys are the same everywhere (`port`, `bind`, `publish_token`,
  * `history_size`, `history_bytes`, `history_ttl_ms`, `cors_origins`,
  * `allowed_hosts`, `keepalive_ms`, `retry_ms`, `max_connections`,
- * `max_topics_per_connection`, `max_event_bytes`, `events_path`,
+ * `max_topics_per_connection`, `max_topics`, `max_event_bytes`, `events_path`,
  * `publish_path`, `health_path`, `send_buffer_bytes`, `worker_threads`,
  * `shutdown_timeout_ms`, `poll_timeout_ms`, `client_script`,
  * `head_timeout_ms`, `idle_timeout_ms`, `body_timeout_ms`,

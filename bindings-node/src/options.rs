@@ -51,6 +51,9 @@ pub struct EngineOptions {
     pub max_connections: Option<u32>,
     /// Most topics one stream may subscribe to.
     pub max_topics_per_connection: Option<u32>,
+    /// Most topics that exist at once; publishing to a new one past it throws
+    /// `ERR_SSECAST_TOO_MANY_TOPICS`.
+    pub max_topics: Option<u32>,
     /// Largest payload `publish` accepts, in bytes.
     pub max_event_bytes: Option<u32>,
     /// Path of the event stream endpoint (default `/events`).

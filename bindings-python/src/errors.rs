@@ -26,7 +26,7 @@ const BASE_DOC: &str = "Base class of every ssecast error. `code` names the kind
 /// `code` of the base class itself; every raised error is a subclass with a core code.
 const BASE_CODE: &str = "ERROR";
 
-const KIND_CLASSES: [KindClass; 9] = [
+const KIND_CLASSES: [KindClass; 10] = [
     KindClass {
         kind: ErrorKind::InvalidConfig,
         name: "ConfigError",
@@ -66,6 +66,11 @@ const KIND_CLASSES: [KindClass; 9] = [
         kind: ErrorKind::Bind,
         name: "BindError",
         doc: "The listening socket could not be bound (address in use, permission denied...).",
+    },
+    KindClass {
+        kind: ErrorKind::TooManyTopics,
+        name: "TooManyTopicsError",
+        doc: "A publish or subscription would create a topic while max_topics exist.",
     },
     KindClass {
         kind: ErrorKind::Internal,

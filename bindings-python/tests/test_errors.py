@@ -23,6 +23,7 @@ KIND_CLASSES = {
     ssecast.StoppedError: ("STOPPED", RuntimeError),
     ssecast.BindError: ("BIND", OSError),
     ssecast.InternalError: ("INTERNAL", None),
+    ssecast.TooManyTopicsError: ("TOO_MANY_TOPICS", None),
 }
 
 

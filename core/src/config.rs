@@ -47,6 +47,9 @@ pub struct Config {
     pub max_connections: usize,
     /// Most topics one stream may subscribe to.
     pub max_topics_per_connection: usize,
+    /// Most topics that exist at once (with history or subscribers); publishing
+    /// or subscribing to a new one past it fails with `TOO_MANY_TOPICS`.
+    pub max_topics: usize,
     /// Largest payload accepted by `publish`, in bytes.
     pub max_event_bytes: usize,
     /// Path of the event stream endpoint.
@@ -131,6 +134,7 @@ impl Default for Config {
             retry_ms: 0,
             max_connections: 10_000,
             max_topics_per_connection: 32,
+            max_topics: 100_000,
             max_event_bytes: 1 << 20,
             events_path: "/events".into(),
             publish_path: "/publish".into(),
@@ -255,6 +259,10 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo {
         name: "max_topics_per_connection",
         help: "most topics one stream may subscribe to",
+    },
+    KeyInfo {
+        name: "max_topics",
+        help: "most topics that exist at once (publishing to a new one past it fails)",
     },
     KeyInfo {
         name: "max_event_bytes",
@@ -390,6 +398,7 @@ impl Config {
             "max_topics_per_connection" => {
                 self.max_topics_per_connection = parse(key, v, 1, 10_000)? as usize
             }
+            "max_topics" => self.max_topics = parse(key, v, 1, 100_000_000)? as usize,
             "max_event_bytes" => self.max_event_bytes = parse(key, v, 1, 1 << 30)? as usize,
             "events_path" => self.events_path = non_empty(key, v)?,
             "publish_path" => self.publish_path = non_empty(key, v)?,
@@ -456,6 +465,7 @@ impl Config {
             "retry_ms" => self.retry_ms.to_string(),
             "max_connections" => self.max_connections.to_string(),
             "max_topics_per_connection" => self.max_topics_per_connection.to_string(),
+            "max_topics" => self.max_topics.to_string(),
             "max_event_bytes" => self.max_event_bytes.to_string(),
             "events_path" => self.events_path.clone(),
             "publish_path" => self.publish_path.clone(),
@@ -529,8 +539,8 @@ impl Config {
         if (1..MIN_KEEPALIVE_MS).contains(&self.keepalive_ms) {
             return Err(keepalive_too_short(&self.keepalive_ms.to_string()));
         }
-        if self.max_topics_per_connection == 0 {
-            return bad("max_topics_per_connection must be at least 1".into());
+        if self.max_topics_per_connection == 0 || self.max_topics == 0 {
+            return bad("max_topics_per_connection and max_topics must be at least 1".into());
         }
         for (key, ms) in [
             ("head_timeout_ms", self.head_timeout_ms),

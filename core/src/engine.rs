@@ -94,7 +94,9 @@ impl Engine {
         if let Some(interval) = clock {
             runtime.spawn(hub.clone().run_clock(interval));
         }
-        runtime.spawn(sweep(hub.clone(), history_ttl));
+        // Expired history goes at most a minute late, and at least a second apart.
+        let sweep_every = Duration::from_millis(history_ttl.clamp(1_000, 60_000));
+        runtime.spawn(hub.clone().run_sweep(sweep_every));
         tracing::info!("ssecast listening on {addr}");
         Ok(Engine {
             hub,
@@ -237,15 +239,4 @@ fn bind(addr: SocketAddr, send_buffer: u32) -> Result<tokio::net::TcpListener> {
     }
     socket.bind(addr).map_err(fail)?;
     socket.listen(4096).map_err(fail)
-}
-
-/// Expires old history and forgets unused topics now and then.
-async fn sweep(hub: Arc<Hub>, history_ttl_ms: u64) {
-    let every = Duration::from_millis(history_ttl_ms.clamp(1_000, 60_000));
-    let mut interval = tokio::time::interval(every);
-    interval.tick().await;
-    while !hub.is_stopped() {
-        interval.tick().await;
-        hub.sweep();
-    }
 }

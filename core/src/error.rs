@@ -27,11 +27,13 @@ pub enum ErrorKind {
     Bind = 9,
     /// Any other operating-system or runtime failure.
     Internal = 10,
+    /// A publish or subscription would create a topic while `max_topics` exist.
+    TooManyTopics = 14,
 }
 
 impl ErrorKind {
     /// Every kind, in numeric order.
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::InvalidConfig,
         ErrorKind::InvalidTopic,
         ErrorKind::InvalidEventName,
@@ -41,6 +43,7 @@ impl ErrorKind {
         ErrorKind::Stopped,
         ErrorKind::Bind,
         ErrorKind::Internal,
+        ErrorKind::TooManyTopics,
     ];
 
     /// A stable, upper-case identifier such as `INVALID_ID`, used as the Node `code`
@@ -56,6 +59,7 @@ impl ErrorKind {
             ErrorKind::Stopped => "STOPPED",
             ErrorKind::Bind => "BIND",
             ErrorKind::Internal => "INTERNAL",
+            ErrorKind::TooManyTopics => "TOO_MANY_TOPICS",
         }
     }
 
@@ -71,6 +75,7 @@ impl ErrorKind {
             ErrorKind::Stopped => "engine is stopped",
             ErrorKind::Bind => "could not bind the listening socket",
             ErrorKind::Internal => "internal error",
+            ErrorKind::TooManyTopics => "too many topics",
         }
     }
 

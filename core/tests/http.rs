@@ -413,3 +413,41 @@ async fn accepted_payloads_are_never_rewritten() {
     assert_eq!(refused.status, 400);
     assert_eq!(engine.stats().published, sent.len() as u64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_past_max_topics_are_refused_with_503() {
+    let engine = engine(&[("publish_token", TOKEN), ("max_topics", "2")]);
+    let addr = engine.local_addr();
+    let auth = format!("Bearer {TOKEN}");
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    for topic in ["a", "b"] {
+        let body = format!(r#"{{"topic":"{topic}","data":"x"}}"#);
+        assert_eq!(
+            call("POST", addr, "/publish", &headers, body).await.status,
+            200
+        );
+    }
+    let refused = call(
+        "POST",
+        addr,
+        "/publish",
+        &headers,
+        r#"{"topic":"c","data":"x"}"#,
+    )
+    .await;
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.json()["code"], "TOO_MANY_TOPICS");
+    let refused = call("GET", addr, "/events?topic=c", &[], "").await;
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.json()["code"], "TOO_MANY_TOPICS");
+    let err = engine.publish("d", &Event::new("x")).unwrap_err();
+    assert_eq!(err.kind(), ssecast::ErrorKind::TooManyTopics);
+    // Existing topics keep working.
+    let mut stream = Stream::subscribed(addr, "/events?topic=a", &[]).await;
+    engine.publish("a", &Event::new("still")).unwrap();
+    assert_eq!(stream.events(1).await[0].data, "still");
+    assert_eq!(engine.stats().topics, 2);
+}

@@ -44,7 +44,7 @@ pub extern "C" fn ssecast_config_new() -> *mut ssecast_config {
 /// Keys are the same everywhere (`port`, `bind`, `publish_token`,
 /// `history_size`, `history_bytes`, `history_ttl_ms`, `cors_origins`,
 /// `allowed_hosts`, `keepalive_ms`, `retry_ms`, `max_connections`,
-/// `max_topics_per_connection`, `max_event_bytes`, `events_path`,
+/// `max_topics_per_connection`, `max_topics`, `max_event_bytes`, `events_path`,
 /// `publish_path`, `health_path`, `send_buffer_bytes`, `worker_threads`,
 /// `shutdown_timeout_ms`, `poll_timeout_ms`, `client_script`,
 /// `head_timeout_ms`, `idle_timeout_ms`, `body_timeout_ms`,

@@ -7,7 +7,7 @@ use ssecast::ErrorKind;
 
 /// The outcome of every fallible ssecast function.
 ///
-/// The numeric values are stable and never reused. The values 2 to 10 are the
+/// The numeric values are stable and never reused. The values 2 to 99 are the
 /// engine's error kinds and mean the same in every language binding (Python's
 /// `ssecast.Error.code`, Node's `err.code` without its `ERR_SSECAST_` prefix);
 /// values from 100 on exist only in the C API. In C the type is a `uint32_t`,
@@ -41,6 +41,9 @@ pub enum ssecast_result {
     SSECAST_BIND = 9,
     /// Any other operating-system or runtime failure.
     SSECAST_INTERNAL = 10,
+    /// Publishing or subscribing would create a topic while the engine holds
+    /// `max_topics` topics.
+    SSECAST_TOO_MANY_TOPICS = 14,
     /// An output buffer is too small for the value to be written; nothing was done.
     SSECAST_BUFFER_TOO_SMALL = 100,
     /// A bug inside ssecast was caught at the library boundary; the message is in
@@ -51,7 +54,7 @@ pub enum ssecast_result {
 use ssecast_result::*;
 
 /// Every result code, in numeric order.
-const ALL: [ssecast_result; 13] = [
+const ALL: [ssecast_result; 14] = [
     SSECAST_OK,
     SSECAST_NULL_PARAMETER,
     SSECAST_INVALID_CONFIG,
@@ -63,6 +66,7 @@ const ALL: [ssecast_result; 13] = [
     SSECAST_STOPPED,
     SSECAST_BIND,
     SSECAST_INTERNAL,
+    SSECAST_TOO_MANY_TOPICS,
     SSECAST_BUFFER_TOO_SMALL,
     SSECAST_PANIC,
 ];
@@ -79,11 +83,12 @@ impl ssecast_result {
             ErrorKind::TooLarge => SSECAST_TOO_LARGE,
             ErrorKind::Stopped => SSECAST_STOPPED,
             ErrorKind::Bind => SSECAST_BIND,
+            ErrorKind::TooManyTopics => SSECAST_TOO_MANY_TOPICS,
             _ => SSECAST_INTERNAL,
         }
     }
 
-    /// The core error kind with the same number, for codes 2 to 10.
+    /// The core error kind with the same number, for codes 2 to 99.
     fn kind(self) -> Option<ErrorKind> {
         ErrorKind::ALL
             .into_iter()

@@ -32,6 +32,7 @@ from ._ssecast import (
     InvalidTopicError,
     StoppedError,
     TooLargeError,
+    TooManyTopicsError,
     __version__,
 )
 
@@ -48,6 +49,7 @@ __all__ = [
     "InvalidTopicError",
     "StoppedError",
     "TooLargeError",
+    "TooManyTopicsError",
     "__version__",
 ]
 

@@ -20,6 +20,7 @@ __all__ = [
     "InvalidTopicError",
     "StoppedError",
     "TooLargeError",
+    "TooManyTopicsError",
     "__version__",
 ]
 
@@ -43,6 +44,7 @@ class _EngineConfig(TypedDict, total=False):
     retry_ms: int
     max_connections: int
     max_topics_per_connection: int
+    max_topics: int
     max_event_bytes: int
     events_path: str
     publish_path: str
@@ -140,6 +142,9 @@ class StoppedError(Error, RuntimeError):
 
 class BindError(Error, OSError):
     """The listening socket could not be bound."""
+
+class TooManyTopicsError(Error):
+    """A publish or subscription would create a topic while max_topics exist."""
 
 class InternalError(Error):
     """Any other failure inside the engine."""

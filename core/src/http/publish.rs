@@ -84,7 +84,7 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
         Err(e) => {
             let status = match e.kind() {
                 ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorKind::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+                ErrorKind::Stopped | ErrorKind::TooManyTopics => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_REQUEST,
             };
             Answer::error(status, e.kind().code(), e.message())

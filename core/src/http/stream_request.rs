@@ -116,7 +116,14 @@ fn open_checked(
         &request.topics,
         request.last_event_id.as_deref(),
         settings,
-    );
+    )
+    .map_err(|e| {
+        Answer::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            e.kind().code(),
+            e.message(),
+        )
+    })?;
     if let Some(deadline) = grant.expires_at().and_then(deadline) {
         stream.end_at(deadline);
     }

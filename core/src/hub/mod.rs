@@ -40,7 +40,7 @@ pub(crate) use waiters::Registration;
 
 use ids::{Incarnation, MAX_ID_LINE_BYTES};
 use log::Bounds;
-use registry::Registry;
+use registry::{Full, Registry};
 use slots::StreamSlots;
 use wake_queue::WakeQueue;
 
@@ -76,12 +76,15 @@ impl Hub {
     /// A hub with the history bounds and limits of `config`.
     pub(crate) fn new(config: &Config) -> Self {
         Hub {
-            registry: Arc::new(Registry::new(Bounds {
-                max_events: config.history_size,
-                max_bytes: config.history_bytes,
-                max_age: (config.history_ttl_ms > 0)
-                    .then(|| Duration::from_millis(config.history_ttl_ms)),
-            })),
+            registry: Arc::new(Registry::new(
+                Bounds {
+                    max_events: config.history_size,
+                    max_bytes: config.history_bytes,
+                    max_age: (config.history_ttl_ms > 0)
+                        .then(|| Duration::from_millis(config.history_ttl_ms)),
+                },
+                config.max_topics,
+            )),
             publish_lock: Mutex::new(0),
             published: AtomicU64::new(0),
             incarnation: Incarnation::new(),
@@ -119,7 +122,7 @@ impl Hub {
         };
         let custom_id = event.id.map(Box::from);
         let now = Instant::now();
-        let (seq, evicted) = self.registry.with_topic(topic, move |entry| {
+        let published = self.registry.with_topic(topic, move |entry| {
             let mut last = self.publish_lock.lock().unwrap_or_else(|e| e.into_inner());
             let seq = *last + 1;
             let frame = frame.finish(|room, end| self.incarnation.write_id_line(seq, room, end));
@@ -130,6 +133,7 @@ impl Hub {
             self.wake_queue.push(entry);
             (seq, evicted)
         });
+        let (seq, evicted) = published.map_err(|Full| self.too_many_topics())?;
         drop(evicted);
         Ok(match event.id {
             Some(id) => id.to_owned(),
@@ -148,18 +152,39 @@ impl Hub {
         self.incarnation.id(seq)
     }
 
+    /// The error for a topic that cannot be created.
+    fn too_many_topics(&self) -> Error {
+        Error::new(
+            ErrorKind::TooManyTopics,
+            format!(
+                "the engine holds its maximum of {} topics (max_topics)",
+                self.registry.max_topics()
+            ),
+        )
+    }
+
     /// Holds `names` and places the cursors: after `last_event_id` when it can
-    /// be resumed exactly, else at the live end with a reset reason.
-    pub(crate) fn subscribe(&self, names: &[String], last_event_id: Option<&str>) -> Subscription {
-        let holds: Vec<TopicHold> = names.iter().map(|n| self.registry.hold(n)).collect();
+    /// be resumed exactly, else at the live end with a reset reason. Fails with
+    /// [`ErrorKind::TooManyTopics`] when a topic would be created while
+    /// `max_topics` exist.
+    pub(crate) fn subscribe(
+        &self,
+        names: &[String],
+        last_event_id: Option<&str>,
+    ) -> Result<Subscription> {
+        let holds = names
+            .iter()
+            .map(|n| self.registry.hold(n))
+            .collect::<Result<Vec<TopicHold>, Full>>()
+            .map_err(|Full| self.too_many_topics())?;
         // Everything up to `live` is already in the logs; later events arrive live.
         let live = self.published();
         let Some(id) = last_event_id else {
-            return Subscription {
+            return Ok(Subscription {
                 holds,
                 after: live,
                 reset: None,
-            };
+            });
         };
         let engine_seq = self.incarnation.parse(id).filter(|&seq| seq <= live);
         let found =
@@ -171,11 +196,11 @@ impl Hub {
             }
             Some(after) => (after, None),
         };
-        Subscription {
+        Ok(Subscription {
             holds,
             after,
             reset,
-        }
+        })
     }
 
     /// A slot for a new stream, or `None` when `max_connections` are open.
@@ -213,9 +238,29 @@ impl Hub {
         self.clock.run(keepalive, || self.is_stopped()).await;
     }
 
-    /// Drops expired history and forgets topics with neither history nor holders.
+    /// The sweep task: every `every`, drops expired history and forgets
+    /// topics with neither history nor holders, a chunk at a time (yielding
+    /// between chunks), until stop.
+    pub(crate) async fn run_sweep(self: Arc<Self>, every: Duration) {
+        let mut interval = tokio::time::interval(every);
+        interval.tick().await;
+        while !self.is_stopped() {
+            interval.tick().await;
+            let mut end = usize::MAX;
+            while end > 0 && !self.is_stopped() {
+                end = self.registry.sweep_step(end, Instant::now());
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+
+    /// A whole sweep at once (see [`Hub::run_sweep`]).
+    #[cfg(test)]
     pub(crate) fn sweep(&self) {
-        self.registry.sweep(Instant::now());
+        let mut end = usize::MAX;
+        while end > 0 {
+            end = self.registry.sweep_step(end, Instant::now());
+        }
     }
 
     /// Refuses further publishes and wakes every stream so that it ends.
@@ -289,7 +334,7 @@ mod tests {
         let hub = hub(10);
         let id = hub.publish("t", &Event::new("x").event("e")).unwrap();
         hub.publish("t", &Event::new("y").id("mine")).unwrap();
-        let sub = hub.subscribe(&["t".to_string()], None);
+        let sub = hub.subscribe(&["t".to_string()], None).unwrap();
         let mut out = Vec::new();
         let budget = log::Budget {
             frames: 10,
@@ -313,7 +358,7 @@ mod tests {
         let hub = hub(3);
         let topics = vec!["t".to_string()];
         let at = |id: &str| {
-            let sub = hub.subscribe(&topics, Some(id));
+            let sub = hub.subscribe(&topics, Some(id)).unwrap();
             (sub.after, sub.reset)
         };
         let first = hub.publish("t", &Event::new("1")).unwrap();
@@ -332,7 +377,7 @@ mod tests {
     #[test]
     fn topics_are_forgotten_when_unused() {
         let hub = hub(3);
-        let sub = hub.subscribe(&["a".into(), "b".into()], None);
+        let sub = hub.subscribe(&["a".into(), "b".into()], None).unwrap();
         assert_eq!(hub.stats().topics, 2);
         hub.publish("a", &Event::new("kept")).unwrap();
         drop(sub);
@@ -346,12 +391,34 @@ mod tests {
             ..Config::default()
         }));
         hub.publish("old", &Event::new("x")).unwrap();
-        let held = hub.subscribe(&["held".into()], None);
+        let held = hub.subscribe(&["held".into()], None).unwrap();
         std::thread::sleep(Duration::from_millis(5));
         hub.sweep();
         assert_eq!(hub.stats().topics, 1, "only the held topic remains");
         drop(held);
         assert_eq!(hub.stats().topics, 0);
+    }
+
+    #[test]
+    fn publishing_or_subscribing_past_max_topics_is_refused() {
+        let hub = Hub::new(&Config {
+            max_topics: 2,
+            ..Config::default()
+        });
+        hub.publish("a", &Event::new("x")).unwrap();
+        let held = hub.subscribe(&["b".into()], None).unwrap();
+        let err = hub.publish("c", &Event::new("x")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooManyTopics);
+        assert!(err.message().contains("max_topics"), "{}", err.message());
+        let err = hub
+            .subscribe(&["a".into(), "c".into()], None)
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), ErrorKind::TooManyTopics);
+        hub.publish("b", &Event::new("existing topics take events"))
+            .unwrap();
+        assert_eq!(hub.stats().topics, 2);
+        drop(held);
     }
 
     #[test]

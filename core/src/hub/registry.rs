@@ -1,58 +1,87 @@
 //! The topic registry: topic names to topics, and the holds streams keep on them.
+//!
+//! At most `max_topics` topics exist at once. The sweep that forgets unused
+//! topics works through the registry a chunk at a time, so that publishers
+//! never wait behind it for long, however many topics there are.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::task::Waker;
 use std::time::Instant;
 
 use bytes::Bytes;
+use indexmap::IndexMap;
 
 use super::log::{Bounds, Budget, Lagged};
 use super::topic::Topic;
 use super::waiters::Registration;
 
+/// Topics the sweep looks at per step: a step holds the registry's write lock
+/// for at most this many removals.
+pub(crate) const SWEEP_CHUNK: usize = 256;
+
+type Topics = IndexMap<Box<str>, Arc<Topic>>;
+
 /// Every topic with history or holders.
 pub(crate) struct Registry {
-    topics: RwLock<HashMap<Box<str>, Arc<Topic>>>,
+    topics: RwLock<Topics>,
     bounds: Bounds,
+    max_topics: usize,
 }
 
+/// A topic could not be created: `max_topics` topics exist.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Full;
+
 impl Registry {
-    /// An empty registry whose topics' logs have `bounds`.
-    pub(crate) fn new(bounds: Bounds) -> Self {
+    /// An empty registry of at most `max_topics` topics, whose logs have `bounds`.
+    pub(crate) fn new(bounds: Bounds, max_topics: usize) -> Self {
         Registry {
-            topics: RwLock::new(HashMap::new()),
+            topics: RwLock::new(IndexMap::new()),
             bounds,
+            max_topics,
         }
+    }
+
+    /// The most topics that exist at once.
+    pub(crate) fn max_topics(&self) -> usize {
+        self.max_topics
     }
 
     /// Runs `f` on the topic `name`, created if missing, while the registry is
-    /// read-locked (so the topic cannot be forgotten meanwhile).
-    pub(crate) fn with_topic<T>(&self, name: &str, f: impl FnOnce(&Arc<Topic>) -> T) -> T {
+    /// read-locked (so the topic cannot be forgotten meanwhile). [`Full`] when
+    /// the topic is missing and `max_topics` exist.
+    pub(crate) fn with_topic<T>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&Arc<Topic>) -> T,
+    ) -> Result<T, Full> {
         {
             let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
             if let Some(topic) = topics.get(name) {
-                return f(topic);
+                return Ok(f(topic));
             }
         }
         let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
+        if !topics.contains_key(name) && topics.len() >= self.max_topics {
+            return Err(Full);
+        }
         let topic = topics
             .entry(name.into())
             .or_insert_with(|| Arc::new(Topic::new(self.bounds)));
-        f(topic)
+        Ok(f(topic))
     }
 
     /// Takes a hold on `name`, creating the topic if needed.
-    pub(crate) fn hold(self: &Arc<Self>, name: &str) -> TopicHold {
+    pub(crate) fn hold(self: &Arc<Self>, name: &str) -> Result<TopicHold, Full> {
         let topic = self.with_topic(name, |topic| {
             topic.add_holder();
             topic.clone()
-        });
-        TopicHold {
+        })?;
+        Ok(TopicHold {
             registry: self.clone(),
             name: name.into(),
             topic,
-        }
+        })
     }
 
     /// How many topics are known.
@@ -60,53 +89,58 @@ impl Registry {
         self.topics.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// The topics now, to work on without holding the registry's lock.
-    fn snapshot(&self) -> Vec<(Box<str>, Arc<Topic>)> {
-        let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
-        topics
-            .iter()
-            .map(|(name, topic)| (name.clone(), topic.clone()))
-            .collect()
-    }
-
     /// Wakes every stream parked on any topic.
     pub(crate) fn wake_all(&self) {
-        for (_, topic) in self.snapshot() {
+        let topics: Vec<Arc<Topic>> = {
+            let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
+            topics.values().cloned().collect()
+        };
+        for topic in topics {
             topic.wake_all();
         }
     }
 
-    /// Drops expired history and forgets topics with neither history nor
-    /// holders. Works from a snapshot: publishers wait only for the removal of
-    /// the unused topics, never for the expiry of every log.
-    pub(crate) fn sweep(&self, now: Instant) {
-        let unused: Vec<(Box<str>, Arc<Topic>)> = self
-            .snapshot()
+    /// One step of the sweep, which drops expired history and forgets topics
+    /// with neither history nor holders: it looks at the [`SWEEP_CHUNK`]
+    /// topics before position `end` (a sweep starts at `usize::MAX`) and
+    /// returns where the next step ends, 0 once the sweep is done. Expiring
+    /// takes no registry lock; forgetting takes the write lock for this
+    /// chunk's removals only.
+    ///
+    /// The sweep walks from the end: a removal moves the last topic into the
+    /// hole, and every topic after the chunk has been looked at already.
+    pub(crate) fn sweep_step(&self, end: usize, now: Instant) -> usize {
+        let (start, chunk) = {
+            let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
+            let end = end.min(topics.len());
+            let start = end.saturating_sub(SWEEP_CHUNK);
+            let chunk: Vec<(Box<str>, Arc<Topic>)> = (start..end)
+                .filter_map(|i| topics.get_index(i))
+                .map(|(name, topic)| (name.clone(), topic.clone()))
+                .collect();
+            (start, chunk)
+        };
+        let unused: Vec<(Box<str>, Arc<Topic>)> = chunk
             .into_iter()
             .filter(|(_, topic)| {
                 topic.log().expire(now);
                 topic.is_unused()
             })
             .collect();
-        if unused.is_empty() {
-            return;
+        if !unused.is_empty() {
+            let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
+            for (name, topic) in unused {
+                forget_if_unused(&mut topics, &name, &topic);
+            }
         }
-        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
-        for (name, topic) in unused {
-            self.forget_if_unused(&mut topics, &name, &topic);
-        }
+        start
     }
+}
 
-    /// Removes `name` when it still maps to `topic` and `topic` is unused.
-    fn forget_if_unused(
-        &self,
-        topics: &mut HashMap<Box<str>, Arc<Topic>>,
-        name: &str,
-        topic: &Arc<Topic>,
-    ) {
-        if topic.is_unused() && topics.get(name).is_some_and(|t| Arc::ptr_eq(t, topic)) {
-            topics.remove(name);
-        }
+/// Removes `name` when it still maps to `topic` and `topic` is unused.
+fn forget_if_unused(topics: &mut Topics, name: &str, topic: &Arc<Topic>) {
+    if topic.is_unused() && topics.get(name).is_some_and(|t| Arc::ptr_eq(t, topic)) {
+        topics.swap_remove(name);
     }
 }
 
@@ -190,7 +224,83 @@ impl Drop for TopicHold {
             .topics
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        self.registry
-            .forget_if_unused(&mut topics, &self.name, &self.topic);
+        forget_if_unused(&mut topics, &self.name, &self.topic);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const BOUNDS: Bounds = Bounds {
+        max_events: 10,
+        max_bytes: 1 << 20,
+        max_age: Some(Duration::from_millis(1)),
+    };
+
+    fn publish(registry: &Registry, name: &str, seq: u64) -> Result<(), Full> {
+        registry.with_topic(name, |topic| {
+            drop(topic.append(seq, None, Bytes::from_static(b"x"), Instant::now()));
+        })
+    }
+
+    #[test]
+    fn at_most_max_topics_exist() {
+        let registry = Arc::new(Registry::new(BOUNDS, 2));
+        publish(&registry, "a", 1).unwrap();
+        let held = registry.hold("b").unwrap();
+        assert_eq!(publish(&registry, "c", 2), Err(Full));
+        assert!(registry.hold("c").is_err());
+        publish(&registry, "a", 3).unwrap();
+        publish(&registry, "b", 4).unwrap();
+        // Once `a` expires and is swept, there is room again.
+        std::thread::sleep(Duration::from_millis(5));
+        let mut end = usize::MAX;
+        while end > 0 {
+            end = registry.sweep_step(end, Instant::now());
+        }
+        assert_eq!(registry.len(), 1, "b is held");
+        publish(&registry, "c", 5).unwrap();
+        drop(held);
+    }
+
+    /// 100,000 expired topics are swept while another thread publishes: no
+    /// publish waits long, where forgetting them under one lock stalled
+    /// publishers for most of the sweep (with 100,000 topics, 180 ms of a
+    /// 310 ms sweep here; 494 ms with 1,000,000). The bound is relative to
+    /// the sweep's own duration, so that a loaded machine does not fail it.
+    #[test]
+    fn sweeping_many_topics_never_stalls_publishers() {
+        const TOPICS: u64 = 100_000;
+        let registry = Arc::new(Registry::new(BOUNDS, TOPICS as usize + 1));
+        for seq in 1..=TOPICS {
+            publish(&registry, &format!("t{seq}"), seq).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        let sweeper = registry.clone();
+        let sweep = std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            let mut end = usize::MAX;
+            while end > 0 {
+                end = sweeper.sweep_step(end, Instant::now());
+            }
+            start.elapsed()
+        });
+        let mut longest = Duration::ZERO;
+        let mut seq = TOPICS;
+        while !sweep.is_finished() {
+            seq += 1;
+            let start = std::time::Instant::now();
+            publish(&registry, "hot", seq).unwrap();
+            longest = longest.max(start.elapsed());
+        }
+        let took = sweep.join().unwrap();
+        eprintln!("sweep of {TOPICS} topics took {took:?}; longest publish {longest:?}");
+        assert!(registry.len() <= 1, "{} topics left", registry.len());
+        assert!(
+            longest < took / 3,
+            "a publish waited {longest:?} during a sweep of {took:?}"
+        );
     }
 }

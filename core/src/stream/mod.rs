@@ -24,6 +24,7 @@ pub(crate) use batch::Batch;
 pub(crate) use watch::{Stall, StreamWatch};
 
 use crate::encode::{encode_comment, encode_retry, encode_signal, KEEPALIVE};
+use crate::error::Error;
 use crate::hub::log::{Budget, Lagged};
 use crate::hub::{Hub, Registration, StreamSlot, Subscription, TopicHold};
 use crate::report::RESET_EVENT;
@@ -94,19 +95,20 @@ pub(crate) struct EventStream {
 impl EventStream {
     /// Subscribes to `topics` from `last_event_id` and opens a stream that first
     /// sends the reset signal (when the id cannot be resumed exactly) and the
-    /// opening frame, then every event after its position.
+    /// opening frame, then every event after its position. Fails when a topic
+    /// cannot be created ([`Hub::subscribe`]).
     pub(crate) fn open(
         hub: Arc<Hub>,
         slot: StreamSlot,
         topics: &[String],
         last_event_id: Option<&str>,
         settings: StreamSettings,
-    ) -> Self {
+    ) -> Result<Self, Error> {
         let Subscription {
             holds,
             after,
             reset,
-        } = hub.subscribe(topics, last_event_id);
+        } = hub.subscribe(topics, last_event_id)?;
         let mut opening = Batch::with_capacity(2);
         let reset = reset.map(|reason| {
             let data = serde_json::json!({
@@ -123,7 +125,7 @@ impl EventStream {
         } else {
             encode_comment("ok")
         });
-        EventStream {
+        Ok(EventStream {
             last_write: hub.clock().now(),
             unsent: Arc::new(Unsent::new(holds.len(), after)),
             hub,
@@ -148,7 +150,7 @@ impl EventStream {
             deadline: None,
             last_seq: None,
             done: false,
-        }
+        })
     }
 
     /// Where the stream starts, for a long-poll, which answers with events only:
@@ -364,7 +366,7 @@ mod tests {
             retry_ms: 0,
             keepalive,
         };
-        EventStream::open(hub.clone(), slot, &topics, None, settings)
+        EventStream::open(hub.clone(), slot, &topics, None, settings).unwrap()
     }
 
     async fn next(stream: &mut EventStream) -> Bytes {
