@@ -91,6 +91,35 @@ async fn publisher_ids_are_verbatim_and_resumable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reused_and_engine_shaped_publisher_ids_never_skip_an_event() {
+    let engine = engine(&[]);
+    let elsewhere = engine.publish("other", &Event::new("elsewhere")).unwrap();
+    // `x` twice, an event between them, and a publisher id shaped like the
+    // engine's id of an event on another topic.
+    for (data, id) in [
+        ("1", Some("x")),
+        ("2", None),
+        ("3", Some("x")),
+        ("4", Some(elsewhere.as_str())),
+    ] {
+        let mut event = Event::new(data);
+        event.id = id;
+        engine.publish("o", &event).unwrap();
+    }
+    engine.publish("o", &Event::new("5")).unwrap();
+    let addr = engine.local_addr();
+    let data =
+        |events: Vec<support::SseEvent>| events.into_iter().map(|e| e.data).collect::<Vec<_>>();
+    // A client that last saw the first `x` gets event 2 (and sees the second `x` again).
+    let mut after_x = Stream::subscribed(addr, "/events?topic=o", &[("last-event-id", "x")]).await;
+    assert_eq!(data(after_x.events(4).await), ["2", "3", "4", "5"]);
+    // The engine-shaped id names event 4 of this topic, not the event on `other`.
+    let mut after_4 =
+        Stream::subscribed(addr, "/events?topic=o", &[("last-event-id", &elsewhere)]).await;
+    assert_eq!(data(after_4.events(1).await), ["5"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_across_several_topics() {
     let engine = engine(&[]);
     let a1 = engine.publish("a", &Event::new("a1")).unwrap();

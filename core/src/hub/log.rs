@@ -41,6 +41,17 @@ impl Budget {
     };
 }
 
+/// Who gave a kept event its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Numbering {
+    /// The engine: the event's id is the engine's id for its sequence number.
+    Engine,
+    /// The publisher: no event went out with the engine's id for this number.
+    Publisher,
+    /// The event is not in this log.
+    NotKept,
+}
+
 /// A subscriber's cursor is behind the tail: events after it were dropped.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Lagged;
@@ -158,22 +169,24 @@ impl Log {
         Ok(false)
     }
 
-    /// The sequence number of the kept event whose id is `id`. `engine_seq` is the
-    /// sequence number `id` stands for when it has the engine's own id format.
-    pub(crate) fn find(&self, id: &str, engine_seq: Option<u64>) -> Option<u64> {
-        if let Some(seq) = engine_seq {
-            let at = self.entries.partition_point(|e| e.seq < seq);
-            if let Some(entry) = self.entries.get(at) {
-                if entry.seq == seq && entry.custom_id.is_none() {
-                    return Some(seq);
-                }
-            }
-        }
+    /// The sequence number of the oldest kept event whose publisher gave it
+    /// the id `id`.
+    pub(crate) fn oldest_with_id(&self, id: &str) -> Option<u64> {
         self.entries
             .iter()
-            .rev()
             .find(|e| e.custom_id.as_deref() == Some(id))
             .map(|e| e.seq)
+    }
+
+    /// Whether the event with sequence number `seq` is kept, and if so whether
+    /// the engine numbered it (so that its id is the engine's id for `seq`).
+    pub(crate) fn numbering(&self, seq: u64) -> Numbering {
+        let at = self.entries.partition_point(|e| e.seq < seq);
+        match self.entries.get(at) {
+            Some(entry) if entry.seq == seq && entry.custom_id.is_none() => Numbering::Engine,
+            Some(entry) if entry.seq == seq => Numbering::Publisher,
+            _ => Numbering::NotKept,
+        }
     }
 
     /// The number of kept events.
@@ -234,10 +247,12 @@ mod tests {
         let mut log = log(10, 1 << 20);
         let _ = log.append(3, None, Bytes::new(), now);
         let _ = log.append(7, Some("order-9".into()), Bytes::new(), now);
-        assert_eq!(log.find("x-3", Some(3)), Some(3));
-        assert_eq!(log.find("x-7", Some(7)), None);
-        assert_eq!(log.find("order-9", None), Some(7));
-        assert_eq!(log.find("order-1", None), None);
+        let _ = log.append(8, Some("order-9".into()), Bytes::new(), now);
+        assert_eq!(log.numbering(3), Numbering::Engine);
+        assert_eq!(log.numbering(7), Numbering::Publisher);
+        assert_eq!(log.numbering(5), Numbering::NotKept);
+        assert_eq!(log.oldest_with_id("order-9"), Some(7), "the oldest of two");
+        assert_eq!(log.oldest_with_id("order-1"), None);
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub(crate) use slots::StreamSlot;
 pub(crate) use waiters::Registration;
 
 use ids::{Incarnation, MAX_ID_LINE_BYTES};
-use log::Bounds;
+use log::{Bounds, Numbering};
 use registry::{Full, Registry};
 use slots::StreamSlots;
 use wake_queue::WakeQueue;
@@ -186,9 +186,7 @@ impl Hub {
                 reset: None,
             });
         };
-        let engine_seq = self.incarnation.parse(id).filter(|&seq| seq <= live);
-        let found =
-            engine_seq.or_else(|| holds.iter().find_map(|h| h.topic().log().find(id, None)));
+        let found = self.resume_point(&holds, id, live);
         let (after, reset) = match found {
             None => (live, Some(ResetReason::UnknownId)),
             Some(after) if holds.iter().any(|h| h.topic().log().has_gap_after(after)) => {
@@ -201,6 +199,39 @@ impl Hub {
             after,
             reset,
         })
+    }
+
+    /// The sequence number a client that last saw `id` resumes after, if `id`
+    /// names a position at all:
+    ///
+    /// - the oldest kept event of these topics whose publisher gave it `id`
+    ///   (with a reused id, the client may see events again; none is skipped);
+    /// - the engine's own id for a sequence number, recognised only on an
+    ///   event the engine numbered: a kept one of these topics, or, when no
+    ///   kept event carries `id` at all, one that left the history or belongs
+    ///   to another topic (the caller's gap check then tells whether
+    ///   everything after it is still kept);
+    /// - when both match, the older of the two.
+    fn resume_point(&self, holds: &[TopicHold], id: &str, live: u64) -> Option<u64> {
+        let by_publisher = holds
+            .iter()
+            .filter_map(|h| h.topic().log().oldest_with_id(id))
+            .min();
+        let by_engine = self
+            .incarnation
+            .parse(id)
+            .filter(|&seq| seq <= live)
+            .filter(|&seq| {
+                let numbering = holds
+                    .iter()
+                    .map(|h| h.topic().log().numbering(seq))
+                    .find(|n| *n != Numbering::NotKept);
+                match numbering {
+                    Some(n) => n == Numbering::Engine,
+                    None => by_publisher.is_none(),
+                }
+            });
+        by_publisher.into_iter().chain(by_engine).min()
     }
 
     /// A slot for a new stream, or `None` when `max_connections` are open.
@@ -372,6 +403,40 @@ mod tests {
         assert_eq!(at(&first), (5, Some(ResetReason::HistoryGap)));
         let forged = hub.incarnation.id(999);
         assert_eq!(at(&forged).1, Some(ResetReason::UnknownId));
+    }
+
+    #[test]
+    fn ids_that_look_like_engine_ids_or_repeat_never_skip_events() {
+        let hub = hub(100);
+        let a = vec!["a".to_string()];
+        let at = |id: &str| {
+            let sub = hub.subscribe(&a, Some(id)).unwrap();
+            (sub.after, sub.reset)
+        };
+        let first = hub.publish("a", &Event::new("1")).unwrap();
+        let on_b = hub.publish("b", &Event::new("2")).unwrap();
+        // A publisher id with the form of an engine id (event 2's, on another
+        // topic): a client of `a` that saw event 3 resumes after event 3, not
+        // after 2 (which sent event 3 twice).
+        hub.publish("a", &Event::new("3").id(&on_b)).unwrap();
+        hub.publish("a", &Event::new("4")).unwrap();
+        assert_eq!(at(&on_b), (3, None));
+        // A reused id resumes after its oldest kept occurrence: event 6 is not
+        // skipped for a client that saw the first `x` (resuming after the
+        // newest `x` skipped it).
+        hub.publish("a", &Event::new("5").id("x")).unwrap();
+        hub.publish("a", &Event::new("6")).unwrap();
+        hub.publish("a", &Event::new("7").id("x")).unwrap();
+        assert_eq!(at("x"), (5, None));
+        // The engine's id for a number the publisher's id took was never sent.
+        assert_eq!(at(&hub.incarnation.id(5)).1, Some(ResetReason::UnknownId));
+        // An engine id, kept, that a later publisher id repeats: the older.
+        hub.publish("a", &Event::new("8").id(&first)).unwrap();
+        assert_eq!(at(&first), (1, None));
+        // An engine id not kept in these topics and carried by no kept event
+        // is a position in the sequence, checked for gaps by the caller.
+        let elsewhere = hub.publish("b", &Event::new("9")).unwrap();
+        assert_eq!(at(&elsewhere), (9, None));
     }
 
     #[test]
