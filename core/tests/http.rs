@@ -451,3 +451,24 @@ async fn topics_past_max_topics_are_refused_with_503() {
     assert_eq!(stream.events(1).await[0].data, "still");
     assert_eq!(engine.stats().topics, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_body_announced_with_expect_gets_413_not_100() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let engine = engine(&[("publish_token", TOKEN), ("max_event_bytes", "100")]);
+    let mut socket = support::raw(engine.local_addr()).await;
+    let head = format!(
+        "POST /publish HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {TOKEN}\r\n\
+         content-type: application/json\r\ncontent-length: 1000000000\r\n\
+         expect: 100-continue\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut reply = Vec::new();
+    support::within("the answer", socket.read_to_end(&mut reply))
+        .await
+        .unwrap();
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    assert!(!reply.contains("100 Continue"), "{reply}");
+    assert!(reply.contains("TOO_LARGE"));
+}

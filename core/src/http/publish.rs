@@ -44,6 +44,16 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
         .max_event_bytes
         .saturating_mul(3)
         .saturating_add(16 * 1024);
+    // A declared length over the limit is refused before the body is read, so a
+    // client that sent `Expect: 100-continue` gets 413, never `100 Continue`.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return too_large(limit);
+    }
     let read = Limited::new(req.into_body(), limit).collect();
     let Ok(read) = tokio::time::timeout(config.body_timeout(), read).await else {
         return Answer::error(
@@ -58,13 +68,7 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
     };
     let body = match read {
         Ok(body) => body.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Answer::error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorKind::TooLarge.code(),
-                format!("request body is larger than {limit} bytes"),
-            )
-        }
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(limit),
         Err(e) => return Answer::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", e.to_string()),
     };
     let form = match parse(&body) {
@@ -90,4 +94,15 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
             Answer::error(status, e.kind().code(), e.message())
         }
     }
+}
+
+/// The answer to a body over `limit` bytes; the connection closes after it
+/// (the body is not read).
+fn too_large(limit: usize) -> Answer {
+    Answer::error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::TooLarge.code(),
+        format!("request body is larger than {limit} bytes"),
+    )
+    .with_header(header::CONNECTION, HeaderValue::from_static("close"))
 }
