@@ -128,6 +128,13 @@ impl Engine {
         self.hub.publish(topic, event)
     }
 
+    /// Fails with [`ErrorKind::TooLarge`] when a payload of `len` bytes is over
+    /// `max_event_bytes`, as [`Engine::publish`] would: a binding checks this
+    /// before it reads (or checks the UTF-8 of) a payload it was given as bytes.
+    pub fn check_data_len(&self, len: usize) -> Result<()> {
+        self.hub.check_data_len(len)
+    }
+
     /// A token that lets its holder stream the topics matched by `topics` for
     /// `ttl`, signed with `jwt_secret`: the host app authenticates its user its
     /// own way, then hands this to the page, which streams with it (the `token`

@@ -244,6 +244,8 @@ pub unsafe extern "C" fn ssecast_publish_event(
         let name = unsafe { optional_text(fields.event, "event", ErrorKind::InvalidEventName) }?;
         let id = unsafe { optional_text(fields.id, "id", ErrorKind::InvalidId) }?;
         let data = unsafe { bytes(fields.data, fields.data_len, "data") }?;
+        // The length first: an oversized payload is refused without being read.
+        engine.check_data_len(data.len())?;
         let mut built = Event::from_utf8(data)?;
         if let Some(name) = name {
             built = built.event(name);

@@ -264,6 +264,21 @@ fn too_small_id_buffer_publishes_nothing() {
 }
 
 #[test]
+fn an_oversized_payload_is_refused_before_it_is_read() {
+    // Bytes that are not UTF-8, one more than max_event_bytes: were they read
+    // first, the answer would be SSECAST_INVALID_DATA.
+    let max = ssecast::Config::default().max_event_bytes;
+    let data = vec![0xffu8; max + 1];
+    let engine = start();
+    // SAFETY: live engine; `data` holds `data.len()` bytes.
+    let code = unsafe { ssecast_publish(engine, ptr::null(), data.as_ptr().cast(), data.len()) };
+    assert_eq!(code, SSECAST_TOO_LARGE, "{:?}", last_error());
+    assert!(last_error().unwrap().contains("max_event_bytes"));
+    // SAFETY: freed once.
+    unsafe { ssecast_engine_free(engine) };
+}
+
+#[test]
 fn result_codes_match_the_core_and_describe_themselves() {
     for kind in ssecast::ErrorKind::ALL {
         let code = ssecast_result::from_kind(kind);

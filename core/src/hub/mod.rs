@@ -104,16 +104,7 @@ impl Hub {
         }
         validate_topic(topic)?;
         event.validate()?;
-        if event.data.len() > self.max_event_bytes {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!(
-                    "data is {} bytes; max_event_bytes is {}",
-                    event.data.len(),
-                    self.max_event_bytes
-                ),
-            ));
-        }
+        self.check_data_len(event.data.len())?;
         // Everything that does not need the sequence number happens before the
         // engine-wide lock: encoding, the custom id's copy, the clock.
         let frame = match event.id {
@@ -139,6 +130,21 @@ impl Hub {
             Some(id) => id.to_owned(),
             None => self.incarnation.id(seq),
         })
+    }
+
+    /// Fails with [`ErrorKind::TooLarge`] for a payload of `len` bytes over
+    /// `max_event_bytes`.
+    pub(crate) fn check_data_len(&self, len: usize) -> Result<()> {
+        if len > self.max_event_bytes {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "data is {len} bytes; max_event_bytes is {}",
+                    self.max_event_bytes
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The newest sequence number whose event is readable in its log.
