@@ -254,3 +254,81 @@ async fn write_batch(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// A header that is neither `host` nor one that announces a body.
+    fn header() -> impl Strategy<Value = (String, String)> {
+        ("x-[a-z0-9-]{1,15}", "[!-~]([ -~]{0,38}[!-~])?")
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_bytes_are_decided_without_panicking(bytes in vec(any::<u8>(), 0..600)) {
+            let _ = looks_like_get(&bytes);
+            let _ = head_ended(&bytes);
+            let _ = parse_stream_request("/events", &bytes);
+        }
+
+        #[test]
+        fn stream_requests_are_taken_whole(
+            query in "(topic=[a-zA-Z0-9%._~-]{1,12}&){0,4}(lastEventId=[a-z0-9-]{1,10})?",
+            headers in vec(header(), 0..8),
+            bare_lf: bool,
+            http11: bool,
+        ) {
+            let eol = if bare_lf { "\n" } else { "\r\n" };
+            let version = if http11 { "1.1" } else { "1.0" };
+            let mut text = format!("GET /events?{query} HTTP/{version}{eol}host: localhost{eol}");
+            for (name, value) in &headers {
+                text.push_str(&format!("{name}: {value}{eol}"));
+            }
+            text.push_str(eol);
+            let bytes = text.as_bytes();
+            prop_assert!(head_ended(bytes));
+            prop_assert!(!head_ended(&bytes[..bytes.len() - 1]), "a head cut short is partial");
+            let head = parse_stream_request("/events", bytes).expect("a stream request");
+            prop_assert_eq!(head.uri.path(), "/events");
+            prop_assert_eq!(head.uri.query().unwrap_or(""), query.as_str());
+            prop_assert_eq!(head.chunked, http11);
+            prop_assert_eq!(head.headers.len(), headers.len() + 1);
+            for (name, value) in &headers {
+                prop_assert!(head.headers.get_all(name.as_str()).iter().any(|v| v == value.as_str()));
+            }
+            // Anything after the head (a pipelined request) leaves it to hyper.
+            let mut pipelined = bytes.to_vec();
+            pipelined.extend_from_slice(b"GET /healthz HTTP/1.1\r\n\r\n");
+            prop_assert!(parse_stream_request("/events", &pipelined).is_none());
+        }
+
+        #[test]
+        fn other_requests_go_to_hyper(
+            method in "(POST|PUT|HEAD|OPTIONS|get|GETS)",
+            path in "/[a-z]{0,10}",
+            body_header in "(content-length: [0-9]{1,4}|transfer-encoding: chunked)",
+        ) {
+            let other_method = format!("{method} /events HTTP/1.1\r\nhost: localhost\r\n\r\n");
+            prop_assert!(parse_stream_request("/events", other_method.as_bytes()).is_none());
+            if path != "/events" {
+                let other_path = format!("GET {path} HTTP/1.1\r\nhost: localhost\r\n\r\n");
+                prop_assert!(parse_stream_request("/events", other_path.as_bytes()).is_none());
+            }
+            let with_body = format!("GET /events HTTP/1.1\r\n{body_header}\r\n\r\n");
+            prop_assert!(parse_stream_request("/events", with_body.as_bytes()).is_none());
+        }
+    }
+}

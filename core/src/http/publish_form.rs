@@ -150,6 +150,7 @@ fn json_string(name: &str, raw: &RawValue, kind: ErrorKind) -> Result<String, Bo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn field_error(result: Result<PublishForm, BodyError>) -> ErrorKind {
         match result {
@@ -249,6 +250,61 @@ mod tests {
             (b"id=\xff", ErrorKind::InvalidId),
         ] {
             assert_eq!(field_error(PublishForm::from_urlencoded(body)), kind);
+        }
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// JSON texts of values that are not strings, as a publisher may write them.
+    fn json_value_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "-?(0|[1-9][0-9]{0,40})(\\.[0-9]{1,12})?([eE][+-]?[0-9]{1,3})?",
+            "(true|false)",
+            "\\[( ?-?(0|[1-9][0-9]{0,5}) ?,){0,3} ?(0|[1-9][0-9]{0,5}) ?\\]",
+            "\\{( ?\"[a-z]{1,3}\" ?: ?(0|[1-9][0-9]{0,2}) ?,){0,3} ?\"[a-z]{1,3}\" ?: ?(0|[1-9][0-9]{0,2}) ?\\}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_body_is_read_or_refused_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = PublishForm::from_json(&bytes);
+            let _ = PublishForm::from_urlencoded(&bytes);
+        }
+
+        #[test]
+        fn form_fields_round_trip(topic in any::<String>(), data in any::<String>(), event in any::<String>(), id in any::<String>(), retry: u32) {
+            let body = form_urlencoded::Serializer::new(String::new())
+                .append_pair("topic", &topic)
+                .append_pair("data", &data)
+                .append_pair("event", &event)
+                .append_pair("id", &id)
+                .append_pair("retry", &retry.to_string())
+                .finish();
+            let form = PublishForm::from_urlencoded(body.as_bytes()).unwrap();
+            prop_assert_eq!(form, PublishForm { topic: Some(topic), data, event: Some(event), id: Some(id), retry: Some(retry) });
+        }
+
+        #[test]
+        fn json_fields_round_trip(topic in any::<String>(), data in any::<String>(), id in any::<String>()) {
+            let body = serde_json::json!({"topic": topic, "data": data, "id": id}).to_string();
+            let form = PublishForm::from_json(body.as_bytes()).unwrap();
+            prop_assert_eq!(form, PublishForm { topic: Some(topic), data, id: Some(id), ..PublishForm::default() });
+        }
+
+        #[test]
+        fn json_data_that_is_not_a_string_is_sent_as_written(data in json_value_text()) {
+            let body = format!("{{\"data\": {data} , \"topic\":\"t\"}}");
+            let form = PublishForm::from_json(body.as_bytes()).unwrap();
+            prop_assert_eq!(form.data, data);
         }
     }
 }
