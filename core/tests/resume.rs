@@ -93,30 +93,34 @@ async fn publisher_ids_are_verbatim_and_resumable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reused_and_engine_shaped_publisher_ids_never_skip_an_event() {
     let engine = engine(&[]);
-    let elsewhere = engine.publish("other", &Event::new("elsewhere")).unwrap();
-    // `x` twice, an event between them, and a publisher id shaped like the
-    // engine's id of an event on another topic.
-    for (data, id) in [
-        ("1", Some("x")),
-        ("2", None),
-        ("3", Some("x")),
-        ("4", Some(elsewhere.as_str())),
-    ] {
-        let mut event = Event::new(data);
-        event.id = id;
-        engine.publish("o", &event).unwrap();
-    }
-    engine.publish("o", &Event::new("5")).unwrap();
     let addr = engine.local_addr();
     let data =
         |events: Vec<support::SseEvent>| events.into_iter().map(|e| e.data).collect::<Vec<_>>();
-    // A client that last saw the first `x` gets event 2 (and sees the second `x` again).
+    // `x` twice, with an event between them: a client that last saw the first
+    // `x` gets that event (and sees the second `x` again).
+    for (text, id) in [("1", Some("x")), ("2", None), ("3", Some("x"))] {
+        let mut event = Event::new(text);
+        event.id = id;
+        engine.publish("o", &event).unwrap();
+    }
     let mut after_x = Stream::subscribed(addr, "/events?topic=o", &[("last-event-id", "x")]).await;
-    assert_eq!(data(after_x.events(4).await), ["2", "3", "4", "5"]);
-    // The engine-shaped id names event 4 of this topic, not the event on `other`.
-    let mut after_4 =
-        Stream::subscribed(addr, "/events?topic=o", &[("last-event-id", &elsewhere)]).await;
-    assert_eq!(data(after_4.events(1).await), ["5"]);
+    assert_eq!(data(after_x.events(2).await), ["2", "3"]);
+
+    // A publisher id shaped like the engine id of a later position (here the
+    // 7th event's): a client that saw it resumes after the event that
+    // carried it, not after that position.
+    let engine_id = engine.publish("p", &Event::new("a")).unwrap();
+    let prefix = engine_id.rsplit_once('-').unwrap().0;
+    let look_alike = format!("{prefix}-7");
+    engine
+        .publish("p", &Event::new("b").id(&look_alike))
+        .unwrap();
+    for text in ["c", "d", "e"] {
+        engine.publish("p", &Event::new(text)).unwrap();
+    }
+    let mut after =
+        Stream::subscribed(addr, "/events?topic=p", &[("last-event-id", &look_alike)]).await;
+    assert_eq!(data(after.events(3).await), ["c", "d", "e"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,17 +41,6 @@ impl Budget {
     };
 }
 
-/// Who gave a kept event its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Numbering {
-    /// The engine: the event's id is the engine's id for its sequence number.
-    Engine,
-    /// The publisher: no event went out with the engine's id for this number.
-    Publisher,
-    /// The event is not in this log.
-    NotKept,
-}
-
 /// A subscriber's cursor is behind the tail: events after it were dropped.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Lagged;
@@ -178,17 +167,6 @@ impl Log {
             .map(|e| e.seq)
     }
 
-    /// Whether the event with sequence number `seq` is kept, and if so whether
-    /// the engine numbered it (so that its id is the engine's id for `seq`).
-    pub(crate) fn numbering(&self, seq: u64) -> Numbering {
-        let at = self.entries.partition_point(|e| e.seq < seq);
-        match self.entries.get(at) {
-            Some(entry) if entry.seq == seq && entry.custom_id.is_none() => Numbering::Engine,
-            Some(entry) if entry.seq == seq => Numbering::Publisher,
-            _ => Numbering::NotKept,
-        }
-    }
-
     /// The number of kept events.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
@@ -242,15 +220,12 @@ mod tests {
     }
 
     #[test]
-    fn finds_engine_and_custom_ids() {
+    fn finds_the_oldest_event_with_an_id() {
         let now = Instant::now();
         let mut log = log(10, 1 << 20);
         let _ = log.append(3, None, Bytes::new(), now);
         let _ = log.append(7, Some("order-9".into()), Bytes::new(), now);
         let _ = log.append(8, Some("order-9".into()), Bytes::new(), now);
-        assert_eq!(log.numbering(3), Numbering::Engine);
-        assert_eq!(log.numbering(7), Numbering::Publisher);
-        assert_eq!(log.numbering(5), Numbering::NotKept);
         assert_eq!(log.oldest_with_id("order-9"), Some(7), "the oldest of two");
         assert_eq!(log.oldest_with_id("order-1"), None);
     }

@@ -39,7 +39,7 @@ pub(crate) use slots::StreamSlot;
 pub(crate) use waiters::Registration;
 
 use ids::{Incarnation, MAX_ID_LINE_BYTES};
-use log::{Bounds, Numbering};
+use log::Bounds;
 use registry::{Full, Registry};
 use slots::StreamSlots;
 use wake_queue::WakeQueue;
@@ -208,35 +208,18 @@ impl Hub {
     }
 
     /// The sequence number a client that last saw `id` resumes after, if `id`
-    /// names a position at all:
-    ///
-    /// - the oldest kept event of these topics whose publisher gave it `id`
-    ///   (with a reused id, the client may see events again; none is skipped);
-    /// - the engine's own id for a sequence number, recognised only on an
-    ///   event the engine numbered: a kept one of these topics, or, when no
-    ///   kept event carries `id` at all, one that left the history or belongs
-    ///   to another topic (the caller's gap check then tells whether
-    ///   everything after it is still kept);
-    /// - when both match, the older of the two.
+    /// names a position at all: the oldest kept event of these topics whose
+    /// publisher gave it `id` (with a reused id, the client may see events
+    /// again; none is skipped), and the position an engine id of this start
+    /// names (whatever topic its event was on, as [`Hub::id_of`] hands out);
+    /// when a publisher's id has the form of an engine id, the older of the
+    /// two, so that nothing is skipped.
     fn resume_point(&self, holds: &[TopicHold], id: &str, live: u64) -> Option<u64> {
         let by_publisher = holds
             .iter()
             .filter_map(|h| h.topic().log().oldest_with_id(id))
             .min();
-        let by_engine = self
-            .incarnation
-            .parse(id)
-            .filter(|&seq| seq <= live)
-            .filter(|&seq| {
-                let numbering = holds
-                    .iter()
-                    .map(|h| h.topic().log().numbering(seq))
-                    .find(|n| *n != Numbering::NotKept);
-                match numbering {
-                    Some(n) => n == Numbering::Engine,
-                    None => by_publisher.is_none(),
-                }
-            });
+        let by_engine = self.incarnation.parse(id).filter(|&seq| seq <= live);
         by_publisher.into_iter().chain(by_engine).min()
     }
 
@@ -419,30 +402,28 @@ mod tests {
             let sub = hub.subscribe(&a, Some(id)).unwrap();
             (sub.after, sub.reset)
         };
-        let first = hub.publish("a", &Event::new("1")).unwrap();
-        let on_b = hub.publish("b", &Event::new("2")).unwrap();
-        // A publisher id with the form of an engine id (event 2's, on another
-        // topic): a client of `a` that saw event 3 resumes after event 3, not
-        // after 2 (which sent event 3 twice).
-        hub.publish("a", &Event::new("3").id(&on_b)).unwrap();
-        hub.publish("a", &Event::new("4")).unwrap();
-        assert_eq!(at(&on_b), (3, None));
-        // A reused id resumes after its oldest kept occurrence: event 6 is not
+        hub.publish("a", &Event::new("1")).unwrap();
+        // A publisher id with the form of an engine id of a later position:
+        // a client that saw event 2 resumes after event 2, not after that
+        // position (which skipped events 3 to 5).
+        hub.publish("a", &Event::new("2").id(&hub.incarnation.id(5)))
+            .unwrap();
+        for i in 3..=6 {
+            hub.publish("a", &Event::new(&i.to_string())).unwrap();
+        }
+        assert_eq!(at(&hub.incarnation.id(5)), (2, None));
+        // A reused id resumes after its oldest kept occurrence: event 8 is not
         // skipped for a client that saw the first `x` (resuming after the
         // newest `x` skipped it).
-        hub.publish("a", &Event::new("5").id("x")).unwrap();
-        hub.publish("a", &Event::new("6")).unwrap();
         hub.publish("a", &Event::new("7").id("x")).unwrap();
-        assert_eq!(at("x"), (5, None));
-        // The engine's id for a number the publisher's id took was never sent.
-        assert_eq!(at(&hub.incarnation.id(5)).1, Some(ResetReason::UnknownId));
-        // An engine id, kept, that a later publisher id repeats: the older.
-        hub.publish("a", &Event::new("8").id(&first)).unwrap();
-        assert_eq!(at(&first), (1, None));
-        // An engine id not kept in these topics and carried by no kept event
-        // is a position in the sequence, checked for gaps by the caller.
-        let elsewhere = hub.publish("b", &Event::new("9")).unwrap();
-        assert_eq!(at(&elsewhere), (9, None));
+        hub.publish("a", &Event::new("8")).unwrap();
+        hub.publish("a", &Event::new("9").id("x")).unwrap();
+        assert_eq!(at("x"), (7, None));
+        // An engine id is a position in the sequence, whatever its event (on
+        // another topic, or one whose publisher gave it an id of its own).
+        let elsewhere = hub.publish("b", &Event::new("10")).unwrap();
+        assert_eq!(at(&elsewhere), (10, None));
+        assert_eq!(at(&hub.id_of(7)), (7, None));
     }
 
     #[test]
