@@ -382,8 +382,9 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_ends_when_its_token_expires_and_resumes_with_a_fresh_one() {
-    // Keep-alive clock ticks every 100 ms, so an idle stream notices quickly.
-    let engine = secured(&[("keepalive_ms", "400")]);
+    // The shortest keep-alive interval: the clock ticks every 250 ms, so an
+    // idle stream notices quickly.
+    let engine = secured(&[("keepalive_ms", "1000")]);
     let addr = engine.local_addr();
     // Accepted for two more seconds: its exp lies 28 s back, within the leeway.
     let exp = now_secs() + 2 - ssecast::TOKEN_LEEWAY.as_secs();
