@@ -6,9 +6,9 @@
  * published events to every client of `GET /events?topic=...`.
  *
  * Get one with `await Engine.start(options)`, or, in a `worker_threads`
- * worker, with `Engine.attach(port)`. While it runs, an engine from
- * `Engine.start` keeps the Node process alive, like a listening server;
- * `await engine.stop()` releases it.
+ * worker, with `Engine.attach(port)`. While it runs, an engine keeps the
+ * thread that called `Engine.start` alive, like a listening server;
+ * `await engine.stop()` on any of its handles, in any thread, releases it.
  */
 export declare class Engine {
   /**
@@ -42,6 +42,9 @@ export declare class Engine {
    * `ERR_SSECAST_INVALID_DATA` (bytes that are not UTF-8, a value JSON cannot
    * encode), `ERR_SSECAST_TOO_LARGE`, `ERR_SSECAST_STOPPED`; and a `TypeError`
    * with code `ERR_SSECAST_INVALID_ARG_TYPE` for an argument of the wrong type.
+   * A string argument holding a lone surrogate (`'\ud800'`) is refused with
+   * the code of its argument (`ERR_SSECAST_INVALID_TOPIC` for the topic...),
+   * never sent as U+FFFD.
    */
   publish(topic: string, data: string | Buffer | Uint8Array | object | number | boolean | null, options?: PublishOptions): string
   /**
@@ -188,6 +191,20 @@ export interface EngineOptions {
   trustedProxies?: string | Array<string>
   /** The header trusted proxies name the client in: `'x-forwarded-for'` (default) or `'forwarded'`. */
   trustedProxyHeader?: string
+  /**
+   * Time a client has to send a request head (HTTP/2: the preface and first
+   * request), in milliseconds.
+   */
+  headTimeoutMs?: number
+  /** Time an HTTP/2 connection with no open stream is kept, in milliseconds. */
+  idleTimeoutMs?: number
+  /** Time a client has to send a whole request body, in milliseconds. */
+  bodyTimeoutMs?: number
+  /**
+   * Time a stream's socket or HTTP/2 window may take no byte while bytes are
+   * pending before the stream is closed, in milliseconds.
+   */
+  writeTimeoutMs?: number
 }
 
 /** Options of `engine.publisherToken`. */
