@@ -397,7 +397,8 @@ def test_minting_errors(secured: ssecast.Engine) -> None:
 
 
 def test_a_stream_ends_when_its_token_expires_and_resumes_with_a_fresh_one() -> None:
-    with ssecast.Engine(port=0, keepalive_ms=400, jwt_secret=SECRET) as engine:
+    # The shortest keep-alive interval: an idle stream notices expiry within 250 ms.
+    with ssecast.Engine(port=0, keepalive_ms=1000, jwt_secret=SECRET) as engine:
         # Accepted for two more seconds: exp 28 s back, within the 30 s leeway.
         exp = int(time.time()) + 2 - 30
         short = hs256({"sub": "7", "exp": exp, **grants("user/{sub}/inbox")})

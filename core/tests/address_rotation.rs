@@ -16,8 +16,9 @@ use tokio::net::TcpStream;
 /// Opens a stream as forwarded for `client`, reads the status line, closes.
 async fn open_as(addr: SocketAddr, client: &str) -> bool {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
-    let head =
-        format!("GET /events?topic=t HTTP/1.1\r\nhost: localhost\r\nx-forwarded-for: {client}\r\n\r\n");
+    let head = format!(
+        "GET /events?topic=t HTTP/1.1\r\nhost: localhost\r\nx-forwarded-for: {client}\r\n\r\n"
+    );
     tcp.write_all(head.as_bytes()).await.unwrap();
     let mut start = [0u8; 12];
     tcp.read_exact(&mut start).await.unwrap();

@@ -43,7 +43,7 @@ describe('access control in a browser', () => {
       '--jwt-secret', SECRET,
       '--cors-origins', pages.origin,
       '--retry-ms', '1000',
-      '--keepalive-ms', '400',
+      '--keepalive-ms', '1000', // the shortest interval: expiry noticed within 250 ms
     ]);
     proxy = await res.proxy(engine.port);
     browser = await res.browser();
