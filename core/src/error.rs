@@ -27,11 +27,14 @@ pub enum ErrorKind {
     Bind = 9,
     /// Any other operating-system or runtime failure.
     Internal = 10,
+    /// `max_connections` streams are open; a new one (on the engine's port or
+    /// in the host's process) is refused until one closes.
+    TooManyConnections = 13,
 }
 
 impl ErrorKind {
     /// Every kind, in numeric order.
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::InvalidConfig,
         ErrorKind::InvalidTopic,
         ErrorKind::InvalidEventName,
@@ -41,6 +44,7 @@ impl ErrorKind {
         ErrorKind::Stopped,
         ErrorKind::Bind,
         ErrorKind::Internal,
+        ErrorKind::TooManyConnections,
     ];
 
     /// A stable, upper-case identifier such as `INVALID_ID`, used as the Node `code`
@@ -56,6 +60,7 @@ impl ErrorKind {
             ErrorKind::Stopped => "STOPPED",
             ErrorKind::Bind => "BIND",
             ErrorKind::Internal => "INTERNAL",
+            ErrorKind::TooManyConnections => "TOO_MANY_CONNECTIONS",
         }
     }
 
@@ -71,6 +76,7 @@ impl ErrorKind {
             ErrorKind::Stopped => "engine is stopped",
             ErrorKind::Bind => "could not bind the listening socket",
             ErrorKind::Internal => "internal error",
+            ErrorKind::TooManyConnections => "too many open streams",
         }
     }
 

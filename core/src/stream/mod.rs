@@ -7,6 +7,7 @@
 //! opened with a token that expires ends then, with no timer of its own).
 
 mod batch;
+mod request;
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -18,11 +19,13 @@ use http_body::{Body, Frame};
 use tokio::time::Instant;
 
 pub(crate) use batch::Batch;
+pub(crate) use request::StreamRequest;
 
+use crate::config::Config;
 use crate::encode::{encode_comment, encode_retry, encode_signal, KEEPALIVE};
 use crate::hub::log::{Budget, Lagged};
 use crate::hub::{Hub, Registration, StreamSlot, Subscription, TopicHold};
-use crate::report::RESET_EVENT;
+use crate::report::{EndReason, RESET_EVENT};
 
 /// What polling a stream answers.
 type Polled = Poll<Option<Result<Frame<Batch>, Infallible>>>;
@@ -40,6 +43,16 @@ pub(crate) struct StreamSettings {
     pub(crate) retry_ms: u32,
     /// Send keep-alive comments when idle.
     pub(crate) keepalive: bool,
+}
+
+impl StreamSettings {
+    /// The settings `config` gives every stream.
+    pub(crate) fn new(config: &Config) -> Self {
+        StreamSettings {
+            retry_ms: config.retry_ms,
+            keepalive: config.keepalive_ms > 0,
+        }
+    }
 }
 
 /// Where a stream starts, for a long-poll's answer (see [`EventStream::take_start`]).
@@ -80,7 +93,8 @@ pub(crate) struct EventStream {
     /// Set once the deadline has passed: the newest sequence number the stream
     /// still sends before it ends.
     last_seq: Option<u64>,
-    done: bool,
+    /// Set once the stream has ended, with why.
+    ended: Option<EndReason>,
 }
 
 impl EventStream {
@@ -138,7 +152,7 @@ impl EventStream {
             scratch: Vec::new(),
             deadline: None,
             last_seq: None,
-            done: false,
+            ended: None,
         }
     }
 
@@ -246,9 +260,14 @@ impl EventStream {
         Poll::Ready(Some(Ok(Frame::data(batch))))
     }
 
-    fn end(&mut self) -> Polled {
-        self.done = true;
+    fn end(&mut self, reason: EndReason) -> Polled {
+        self.ended = Some(reason);
         Poll::Ready(None)
+    }
+
+    /// Why the stream ended, once it has.
+    pub(crate) fn end_reason(&self) -> Option<EndReason> {
+        self.ended
     }
 
     /// What to answer when frames are pending or the stream is over; `None` when
@@ -257,13 +276,16 @@ impl EventStream {
         if self.collect(batch).is_err() {
             self.hub.count_slow_consumer();
             tracing::debug!("closing a stream that fell behind the history");
-            return Some(self.end());
+            return Some(self.end(EndReason::SlowConsumer));
         }
         if !batch.is_empty() {
             return Some(self.emit(std::mem::take(batch)));
         }
-        if self.hub.is_stopped() || self.last_seq.is_some() {
-            return Some(self.end());
+        if self.hub.is_stopped() {
+            return Some(self.end(EndReason::Stopped));
+        }
+        if self.last_seq.is_some() {
+            return Some(self.end(EndReason::Expired));
         }
         None
     }
@@ -275,7 +297,7 @@ impl Body for EventStream {
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
         let this = self.get_mut();
-        if this.done {
+        if this.ended.is_some() {
             return Poll::Ready(None);
         }
         this.check_deadline();
@@ -300,7 +322,7 @@ impl Body for EventStream {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done
+        self.ended.is_some()
     }
 }
 
@@ -395,6 +417,7 @@ mod tests {
         });
         assert!(next(&mut stream).await.ends_with(b"data: last\n\n"));
         assert!(stream.frame().await.is_none(), "stop ends the stream");
+        assert_eq!(stream.end_reason(), Some(EndReason::Stopped));
         drop(stream);
         assert_eq!(hub.stats().connections, 0);
     }
