@@ -114,8 +114,10 @@ impl ReadySet {
         }
     }
 
-    /// Queues `token` and raises the signal if the set was empty.
-    fn push(&self, token: u64) {
+    /// Queues `token` and raises the signal if the set was empty, as a wake of
+    /// its subscription does. A host calls it to wake its own reader, for
+    /// example when it closes a subscription another task is waiting on.
+    pub fn notify(&self, token: u64) {
         self.inner
             .tokens
             .lock()
@@ -203,7 +205,7 @@ impl Wake for TokenWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         if !self.queued.swap(true, Ordering::SeqCst) {
-            self.set.push(self.token);
+            self.set.notify(self.token);
         }
     }
 }
