@@ -1,9 +1,12 @@
 'use strict';
-// ssecast for Node: the Rust engine's `Engine` class (see index.d.ts), plus the
-// two things that are JavaScript's job: JSON-encoding object payloads, and
-// keeping the process alive while an engine started here runs.
+// ssecast for Node: the Rust engine's `Engine` class (see index.d.ts), plus
+// what is JavaScript's job: JSON-encoding object payloads, keeping the process
+// alive while an engine started here runs, iterating in-app subscriptions
+// (subscription.js) and serving them on HTTP responses (stream.js).
 
-const { Engine } = require('./binding.js');
+const { Engine, ReadySet, Subscription } = require('./binding.js');
+const { iterate } = require('./subscription.js');
+const { stream } = require('./stream.js');
 
 const nativeStart = Engine.start;
 const nativePublish = Engine.prototype.publish;
@@ -60,4 +63,7 @@ replaceMethod(Engine.prototype, 'stop', function stop() {
   return nativeStop.call(this);
 });
 
-module.exports = { Engine };
+Engine.prototype.stream = stream;
+Subscription.prototype[Symbol.asyncIterator] = iterate(ReadySet);
+
+module.exports = { Engine, Subscription };

@@ -7,14 +7,18 @@
 //! - [`args`]: reading JavaScript arguments, with a `TypeError` for a wrong type;
 //! - [`errors`]: the one place failures become JavaScript errors with a `code`;
 //! - [`registry`]: engines by port, so worker threads can attach to one;
-//! - [`tokens`]: the arguments of `subscriberToken` and `publisherToken`.
+//! - [`tokens`]: the arguments of `subscriberToken` and `publisherToken`;
+//! - [`subscription`]: in-app streams and the set that wakes the JavaScript
+//!   thread for them.
 //!
 //! The package's `index.js` adds what is JavaScript's job: `JSON.stringify` of
-//! object payloads and keeping the process alive while an engine runs.
+//! object payloads, keeping the process alive while an engine runs, the async
+//! iteration of subscriptions and serving them on an HTTP response.
 
 mod args;
 mod engine;
 mod errors;
 mod options;
 mod registry;
+mod subscription;
 mod tokens;
