@@ -13,15 +13,22 @@ const STREAM_HEADERS = {
  * The id a client resumes after: its `Last-Event-ID` header (what EventSource
  * sends when it reconnects), else the `lastEventId` query parameter (for a
  * page that stored its last id), as the engine reads them.
+ * @param {import('node:http').IncomingMessage} req
+ * @returns {string | undefined}
  */
 function lastEventIdOf(req) {
   const header = req.headers['last-event-id'];
-  if (header !== undefined) return header;
+  if (header !== undefined) return String(header);
   const query = new URL(req.url ?? '/', 'http://host').searchParams.get('lastEventId');
   return query ?? undefined;
 }
 
-/** Resolves on `event` of `res` or when it closes, leaving no listener behind. */
+/**
+ * Resolves on `event` of `res` or when it closes, leaving no listener behind.
+ * @param {import('node:http').ServerResponse} res
+ * @param {string} event
+ * @returns {Promise<void>}
+ */
 function eventOrClose(res, event) {
   return new Promise((resolve) => {
     const done = () => {
@@ -41,12 +48,17 @@ function eventOrClose(res, event) {
  * client that falls behind the whole history is ended by the slow-consumer
  * rule. Resolves when the stream ends (engine stopped, slow consumer) or the
  * client disconnects; either way the subscription is released at once.
+ * @this {import('./index.js').Engine}
+ * @param {import('node:http').IncomingMessage} req
+ * @param {import('node:http').ServerResponse} res
+ * @param {import('./index.js').StreamOptions} [options]
+ * @returns {Promise<void>}
  */
 async function stream(req, res, options = {}) {
   if (options === null || typeof options !== 'object') {
-    const error = new TypeError('stream options must be an object');
-    error.code = 'ERR_SSECAST_INVALID_ARG_TYPE';
-    throw error;
+    throw Object.assign(new TypeError('stream options must be an object'), {
+      code: 'ERR_SSECAST_INVALID_ARG_TYPE',
+    });
   }
   const { topics = [], headers = {} } = options;
   const subscription = this.subscribe(topics, { lastEventId: lastEventIdOf(req) });

@@ -78,7 +78,7 @@ test('stream headers, events, and the eventsource client on the app origin', asy
   assert.strictEqual(res.headers['content-type'], 'text/event-stream');
   assert.strictEqual(res.headers['cache-control'], 'no-cache');
   assert.strictEqual(res.headers['x-accel-buffering'], 'no');
-  await get.until((b) => b.startsWith(': ok\n\n'), 'the opening frame');
+  await get.until((b) => b.startsWith(': ok\n'), 'the opening frame');
 
   const source = new EventSource(`${base}/stream?topic=h2`);
   t.after(() => source.close());
@@ -103,7 +103,7 @@ test('resume through the route: Last-Event-ID header, then lastEventId query', a
     const get = rawGet(port, path, headers);
     const body = await get.until((b) => dataOf(b).length >= 4, `replay of ${path}`);
     assert.deepStrictEqual(dataOf(body), ['1', '2', '3', '4'], `${path}: no gap, no duplicate`);
-    assert.ok(body.startsWith(': ok\n\n'), 'no reset: the header wins over the query');
+    assert.ok(body.startsWith(': ok\n'), 'no reset: the header wins over the query');
     get.close();
   }
   const reset = rawGet(port, '/stream?topic=resume', { 'Last-Event-ID': 'nope' });
@@ -166,7 +166,7 @@ test('backpressure: a client that stops reading waits on drain, then the slow-co
 test('1,000 streams on one Node server all receive everything; a disconnect storm releases them', async (t) => {
   const { engine, port } = await startApp(t);
   const agentless = Array.from({ length: 1000 }, () => rawGet(port, '/stream?topic=load'));
-  await Promise.all(agentless.map((g) => g.until((b) => b.startsWith(': ok\n\n'), 'opening')));
+  await Promise.all(agentless.map((g) => g.until((b) => b.startsWith(': ok\n'), 'opening')));
   assert.strictEqual(engine.stats().connections, 1000);
   for (let i = 0; i < 20; i++) engine.publish('load', String(i));
   const expected = Array.from({ length: 20 }, (_, i) => String(i));

@@ -39,7 +39,7 @@ test('the opening frame, then events coalesced in one chunk', async (t) => {
   t.after(() => engine.stop());
   const subscription = engine.subscribe('c');
   const chunks = subscription[Symbol.asyncIterator]();
-  assert.strictEqual((await nextChunk(chunks)).toString(), ': ok\n\n');
+  assert.strictEqual((await nextChunk(chunks)).toString(), ': ok\n');
   for (let i = 0; i < 300; i++) engine.publish('c', String(i));
   const second = await nextChunk(chunks);
   assert.deepStrictEqual(dataOf(second), Array.from({ length: 300 }, (_, i) => String(i)));
@@ -61,7 +61,7 @@ test('resume after an id without gap or duplicate; an unknown id gets the reset 
   const reset = await readEvents(engine.subscribe('r', { lastEventId: 'nope' }), 1);
   assert.match(reset.toString(), /^event: ssecast-reset\ndata: \{"reason":"unknown-id"/);
   const blank = engine.subscribe('r', { lastEventId: '  ', });
-  assert.strictEqual(blank.read().toString(), ': ok\n\n', 'a blank id is none');
+  assert.strictEqual(blank.read().toString(), ': ok\n', 'a blank id is none');
   blank.close();
 });
 
@@ -129,7 +129,7 @@ test('close() ends a reader that waits', async (t) => {
   })();
   await withTimeout(first, 'the opening frame');
   subscription.close();
-  assert.strictEqual(await withTimeout(reading, 'the reader to end'), ': ok\n\n');
+  assert.strictEqual(await withTimeout(reading, 'the reader to end'), ': ok\n');
   assert.deepStrictEqual(
     { connections: engine.stats().connections, topics: engine.stats().topics },
     { connections: 0, topics: 0 },
@@ -141,7 +141,7 @@ test('two loops over one subscription share its chunks in order', async (t) => {
   t.after(() => engine.stop());
   const subscription = engine.subscribe('t');
   const a = subscription[Symbol.asyncIterator]();
-  assert.strictEqual((await nextChunk(a)).toString(), ': ok\n\n');
+  assert.strictEqual((await nextChunk(a)).toString(), ': ok\n');
   const waiting = a.next();
   const queued = a.next();
   engine.publish('t', 'one');

@@ -21,7 +21,7 @@ import asyncio
 import resource
 import threading
 import time
-from typing import Callable, Dict, List
+from typing import Callable
 
 import ssecast
 from ssecast._ssecast import ReadySet, Subscription
@@ -37,7 +37,7 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def shared(subscriptions: List[Subscription], total: int) -> None:
+async def shared(subscriptions: list[Subscription], total: int) -> None:
     """The shipped glue: `async for` over each subscription."""
 
     async def reader(subscription: Subscription) -> None:
@@ -50,13 +50,13 @@ async def shared(subscriptions: List[Subscription], total: int) -> None:
     await asyncio.gather(*(reader(s) for s in subscriptions))
 
 
-async def per_subscription(subscriptions: List[Subscription], total: int) -> None:
+async def per_subscription(subscriptions: list[Subscription], total: int) -> None:
     """One ReadySet (eventfd) and one add_reader per subscription."""
     loop = asyncio.get_running_loop()
     sets = [ReadySet() for _ in subscriptions]
 
     async def reader(subscription: Subscription, ready: ReadySet) -> None:
-        woken: "asyncio.Event" = asyncio.Event()
+        woken: asyncio.Event = asyncio.Event()
         loop.add_reader(ready.fd, woken.set)
         subscription._attach(ready)
         events = 0
@@ -79,12 +79,12 @@ async def per_subscription(subscriptions: List[Subscription], total: int) -> Non
     await asyncio.gather(*(reader(s, r) for s, r in zip(subscriptions, sets)))
 
 
-def measure(name: str, read_all: Callable[[List[Subscription], int], "asyncio.Future[None]"]) -> None:
+def measure(name: str, read_all: Callable[[list[Subscription], int], asyncio.Future[None]]) -> None:
     total = BURSTS * PER_BURST
     with ssecast.Engine(port=0, keepalive_ms=0, history_size=total) as engine:
         subscriptions = [engine.subscribe("bench") for _ in range(SUBSCRIBERS)]
         for subscription in subscriptions:
-            assert subscription.read_nowait() == b": ok\n\n"
+            assert subscription.read_nowait() == b": ok\n"
 
         def publish() -> None:
             for _ in range(BURSTS):
@@ -111,7 +111,7 @@ def measure(name: str, read_all: Callable[[List[Subscription], int], "asyncio.Fu
 def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 4096), hard), hard))
-    designs: Dict[str, Callable[..., "asyncio.Future[None]"]] = {
+    designs: dict[str, Callable[..., asyncio.Future[None]]] = {
         "shared": shared,  # type: ignore[dict-item]
         "per-subscription": per_subscription,  # type: ignore[dict-item]
     }

@@ -3,7 +3,7 @@ subscriptions with `EventStreamResponse`."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Annotated, Any, Optional
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
@@ -20,19 +20,19 @@ app = FastAPI(
 
 
 @app.get("/health")
-def health(engine: EngineDep) -> Dict[str, Any]:
+def health(engine: EngineDep) -> dict[str, Any]:
     return {"engine_port": engine.port, "stats": engine.stats()}
 
 
 @app.get("/stream")
 async def stream(
-    request: Request, engine: EngineDep, topic: List[str] = Query(default=[])
+    request: Request, engine: EngineDep, topic: Annotated[Optional[list[str]], Query()] = None
 ) -> EventStreamResponse:
-    return EventStreamResponse(engine, topic, request)
+    return EventStreamResponse(engine, topic or [], request)
 
 
 @app.post("/publish-many")
-def publish_many(topic: str, count: int, engine: EngineDep) -> Dict[str, str]:
+def publish_many(topic: str, count: int, engine: EngineDep) -> dict[str, str]:
     ids = [engine.publish(topic, str(n)) for n in range(count)]
     return {"first": ids[0], "last": ids[-1]}
 

@@ -15,9 +15,7 @@ def main(app: str) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
-    config = uvicorn.Config(
-        app, log_level="warning", backlog=4096, timeout_graceful_shutdown=5
-    )
+    config = uvicorn.Config(app, log_level="warning", backlog=4096, timeout_graceful_shutdown=5)
     uvicorn.Server(config).run(sockets=[sock])
 
 

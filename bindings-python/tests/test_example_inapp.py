@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Any, Dict, Iterator, List
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import jwt
@@ -39,8 +40,18 @@ def example() -> Iterator[str]:
         JOB_STEP_SECONDS="0.01",
     )
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "inapp:app", "--app-dir", str(EXAMPLE),
-         "--fd", str(listener.fileno()), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "inapp:app",
+            "--app-dir",
+            str(EXAMPLE),
+            "--fd",
+            str(listener.fileno()),
+            "--log-level",
+            "warning",
+        ],
         env=env,
         pass_fds=[listener.fileno()],
         stderr=subprocess.PIPE,
@@ -57,13 +68,15 @@ def example() -> Iterator[str]:
         assert "Traceback" not in stderr, stderr
 
 
-def events(url: str, count: int, **kwargs: Any) -> List[ServerSentEvent]:
+def events(url: str, count: int, **kwargs: Any) -> list[ServerSentEvent]:
     """The first `count` events (keep-alives and the opening are not events)."""
-    with httpx.Client(timeout=TIMEOUT) as client:
-        with connect_sse(client, "GET", url, **kwargs) as source:
-            assert source.response.status_code == 200, source.response.read()
-            assert source.response.headers["content-type"].startswith("text/event-stream")
-            return take(source.iter_sse(), count)
+    with (
+        httpx.Client(timeout=TIMEOUT) as client,
+        connect_sse(client, "GET", url, **kwargs) as source,
+    ):
+        assert source.response.status_code == 200, source.response.read()
+        assert source.response.headers["content-type"].startswith("text/event-stream")
+        return take(source.iter_sse(), count)
 
 
 def test_notifications_reach_only_their_user_behind_a_jwt(example: str) -> None:
@@ -75,10 +88,10 @@ def test_notifications_reach_only_their_user_behind_a_jwt(example: str) -> None:
             bob_url = f"{stream}?token={token('bob')}"
             with connect_sse(client, "GET", bob_url) as bob:
                 assert bob.response.status_code == 200
-                post = {"headers": {"Authorization": f"Bearer {token('carol')}"}}
+                carol = {"Authorization": f"Bearer {token('carol')}"}
                 for user, text in [("alice", "for alice"), ("bob", "for bob")]:
                     response = client.post(
-                        f"{example}/users/{user}/notifications", json={"text": text}, **post
+                        f"{example}/users/{user}/notifications", json={"text": text}, headers=carol
                     )
                     assert response.status_code == 200, response.text
                 (to_alice,) = take(alice.iter_sse(), 1)
@@ -93,29 +106,35 @@ def test_notifications_reach_only_their_user_behind_a_jwt(example: str) -> None:
     [
         {},
         {"headers": {"Authorization": "Bearer not-a-jwt"}},
-        {"headers": {"Authorization": f"Bearer {token('mallory', secret='another secret of at least 32 bytes!')}"}},
+        {
+            "headers": {
+                "Authorization": f"Bearer {token('mallory', secret='another secret of at least 32 bytes!')}"
+            }
+        },
         {"headers": {"Authorization": f"Bearer {token('late', ttl=-60)}"}},
         {"params": {"token": jwt.encode({"sub": "nobody"}, SECRET, algorithm="HS256")}},
     ],
     ids=["no token", "garbage", "wrong key", "expired", "no exp"],
 )
-def test_notifications_refuse_bad_tokens(example: str, auth: Dict[str, Any]) -> None:
+def test_notifications_refuse_bad_tokens(example: str, auth: dict[str, Any]) -> None:
     response = httpx.get(f"{example}/streams/notifications", timeout=TIMEOUT, **auth)
     assert response.status_code == 401
     assert httpx.get(f"{example}/health", timeout=TIMEOUT).json()["stats"]["connections"] == 0
 
 
 def test_chat_room(example: str) -> None:
-    with httpx.Client(timeout=TIMEOUT) as client:
-        with connect_sse(client, "GET", f"{example}/streams/chat/lobby") as first, connect_sse(
-            client, "GET", f"{example}/streams/chat/lobby"
-        ) as second:
-            for text in ["hello", "world"]:
-                response = client.post(f"{example}/chat/lobby", json={"user": "ada", "text": text})
-                assert response.status_code == 201, response.text
-            bad = client.post(f"{example}/chat/lobby", json={"user": "", "text": "x"})
-            assert bad.status_code == 422
-            seen = [take(s.iter_sse(), 2) for s in (first, second)]
+    chat = f"{example}/streams/chat/lobby"
+    with (
+        httpx.Client(timeout=TIMEOUT) as client,
+        connect_sse(client, "GET", chat) as first,
+        connect_sse(client, "GET", chat) as second,
+    ):
+        for text in ["hello", "world"]:
+            response = client.post(f"{example}/chat/lobby", json={"user": "ada", "text": text})
+            assert response.status_code == 201, response.text
+        bad = client.post(f"{example}/chat/lobby", json={"user": "", "text": "x"})
+        assert bad.status_code == 422
+        seen = [take(s.iter_sse(), 2) for s in (first, second)]
     for received in seen:
         assert [json.loads(e.data)["text"] for e in received] == ["hello", "world"]
         assert all(e.event == "message" for e in received)

@@ -4,7 +4,8 @@ the app's own route, read by real SSE clients."""
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Iterator, List, Optional
+from collections.abc import Iterator
+from typing import Any, Optional
 
 import httpx
 import inapp_app
@@ -17,14 +18,14 @@ class App:
     def __init__(self, server: UvicornServer) -> None:
         self.http = httpx.Client(base_url=server.url, timeout=TIMEOUT)
 
-    def stats(self) -> Dict[str, int]:
-        stats: Dict[str, int] = self.http.get("/health").json()["stats"]
+    def stats(self) -> dict[str, int]:
+        stats: dict[str, int] = self.http.get("/health").json()["stats"]
         return stats
 
-    def publish_many(self, topic: str, count: int) -> Dict[str, str]:
+    def publish_many(self, topic: str, count: int) -> dict[str, str]:
         response = self.http.post("/publish-many", params={"topic": topic, "count": count})
         assert response.status_code == 200, response.text
-        ids: Dict[str, str] = response.json()
+        ids: dict[str, str] = response.json()
         return ids
 
     def wait_connections(self, count: int) -> None:
@@ -35,13 +36,13 @@ class App:
             time.sleep(0.02)
 
     def events(
-        self, params: Any, count: int, headers: Optional[Dict[str, str]] = None
-    ) -> List[Any]:
-        with httpx.Client(base_url=self.http.base_url, timeout=TIMEOUT) as client:
-            with connect_sse(
-                client, "GET", "/stream", params=params, headers=headers or {}
-            ) as source:
-                return take(source.iter_sse(), count)
+        self, params: Any, count: int, headers: Optional[dict[str, str]] = None
+    ) -> list[Any]:
+        with (
+            httpx.Client(base_url=self.http.base_url, timeout=TIMEOUT) as client,
+            connect_sse(client, "GET", "/stream", params=params, headers=headers or {}) as source,
+        ):
+            return take(source.iter_sse(), count)
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +56,16 @@ def app() -> Iterator[App]:
 
 
 def test_stream_headers_and_events(app: App) -> None:
-    with httpx.Client(base_url=app.http.base_url, timeout=TIMEOUT) as client:
-        with connect_sse(client, "GET", "/stream", params={"topic": ["h1", "h2"]}) as source:
-            headers = source.response.headers
-            assert headers["content-type"].startswith("text/event-stream")
-            assert headers["cache-control"] == "no-cache"
-            assert headers["x-accel-buffering"] == "no"
-            app.publish_many("h2", 3)
-            events = take(source.iter_sse(), 3)
+    with (
+        httpx.Client(base_url=app.http.base_url, timeout=TIMEOUT) as client,
+        connect_sse(client, "GET", "/stream", params={"topic": ["h1", "h2"]}) as source,
+    ):
+        headers = source.response.headers
+        assert headers["content-type"].startswith("text/event-stream")
+        assert headers["cache-control"] == "no-cache"
+        assert headers["x-accel-buffering"] == "no"
+        app.publish_many("h2", 3)
+        events = take(source.iter_sse(), 3)
     assert [e.data for e in events] == ["0", "1", "2"]
     assert all(e.id for e in events)
 
@@ -92,7 +95,7 @@ def test_resume_through_the_route_header_then_query(app: App) -> None:
     ],
 )
 def test_bad_requests_are_typed_errors_in_the_route(
-    app: App, params: Dict[str, Any], code: str
+    app: App, params: dict[str, Any], code: str
 ) -> None:
     response = app.http.get("/stream", params=params)
     assert response.status_code == 400
@@ -102,10 +105,12 @@ def test_bad_requests_are_typed_errors_in_the_route(
 
 def test_a_disconnected_client_releases_its_stream_at_once(app: App) -> None:
     app.wait_connections(0)
-    with httpx.Client(base_url=app.http.base_url, timeout=TIMEOUT) as client:
-        with connect_sse(client, "GET", "/stream", params={"topic": "bye"}) as source:
-            assert source.response.status_code == 200
-            app.wait_connections(1)
+    with (
+        httpx.Client(base_url=app.http.base_url, timeout=TIMEOUT) as client,
+        connect_sse(client, "GET", "/stream", params={"topic": "bye"}) as source,
+    ):
+        assert source.response.status_code == 200
+        app.wait_connections(1)
     app.wait_connections(0)
     assert app.stats()["topics"] >= 0
 
@@ -113,14 +118,16 @@ def test_a_disconnected_client_releases_its_stream_at_once(app: App) -> None:
 def test_disconnect_in_the_middle_of_replaying_100000_events(app: App) -> None:
     ids = app.publish_many("replay", 100_000)
     app.wait_connections(0)
-    with httpx.Client(base_url=app.http.base_url, timeout=TIMEOUT) as client:
-        with client.stream(
+    with (
+        httpx.Client(base_url=app.http.base_url, timeout=TIMEOUT) as client,
+        client.stream(
             "GET", "/stream", params={"topic": "replay"}, headers={"Last-Event-ID": ids["first"]}
-        ) as response:
-            received = 0
-            for chunk in response.iter_raw():
-                received += len(chunk)
-                if received > 256 * 1024:
-                    break
+        ) as response,
+    ):
+        received = 0
+        for chunk in response.iter_raw():
+            received += len(chunk)
+            if received > 256 * 1024:
+                break
     assert 256 * 1024 < received < 100_000 * 20, "left in the middle of the replay"
     app.wait_connections(0)

@@ -10,8 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Dict, Iterator, List
 
 import httpx
 import pytest
@@ -42,21 +42,21 @@ def server() -> Iterator[str]:
         assert process.wait(timeout=15) in (0, -signal.SIGTERM)
 
 
-def stats(url: str) -> Dict[str, int]:
-    result: Dict[str, int] = httpx.get(f"{url}/health", timeout=TIMEOUT).json()["stats"]
+def stats(url: str) -> dict[str, int]:
+    result: dict[str, int] = httpx.get(f"{url}/health", timeout=TIMEOUT).json()["stats"]
     return result
 
 
-async def open_stream(port: int, topic: str) -> "tuple[asyncio.StreamReader, asyncio.StreamWriter]":
+async def open_stream(port: int, topic: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A raw HTTP/1.1 stream request; returns once the opening frame arrived."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(f"GET /stream?topic={topic} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
-    head = await reader.readuntil(b": ok\n\n")
+    head = await reader.readuntil(b": ok\n")
     assert head.startswith(b"HTTP/1.1 200"), head[:200]
     return reader, writer
 
 
-async def read_events(reader: asyncio.StreamReader, count: int) -> List[int]:
+async def read_events(reader: asyncio.StreamReader, count: int) -> list[int]:
     """The data of the next `count` events (frames never straddle HTTP chunks)."""
     wire = b""
     while len(DATA.findall(wire)) < count:

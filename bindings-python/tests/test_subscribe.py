@@ -8,7 +8,8 @@ import asyncio
 import resource
 import threading
 import time
-from typing import Any, Awaitable, Callable, Iterator, List, TypeVar
+from collections.abc import Awaitable, Iterator
+from typing import Any, Callable, TypeVar
 
 import pytest
 
@@ -27,12 +28,12 @@ def run(coroutine: Awaitable[T]) -> T:
     return asyncio.run(bounded())
 
 
-def frames(wire: bytes) -> List[bytes]:
+def frames(wire: bytes) -> list[bytes]:
     """The frames of a stream (each ends with a blank line)."""
     return [frame + b"\n\n" for frame in wire.split(b"\n\n")[:-1]]
 
 
-def data_of(wire: bytes) -> List[str]:
+def data_of(wire: bytes) -> list[str]:
     """The data of every event in `wire` (one-line payloads)."""
     return [
         line[len(b"data: ") :].decode()
@@ -61,14 +62,14 @@ def engine() -> Iterator[ssecast.Engine]:
 def test_opening_frame_then_events_coalesced_in_one_chunk(engine: ssecast.Engine) -> None:
     subscription = engine.subscribe("c")
 
-    async def scenario() -> List[bytes]:
+    async def scenario() -> list[bytes]:
         first = await subscription.__anext__()
         for i in range(300):
             engine.publish("c", str(i))
         return [first, await subscription.__anext__()]
 
     first, second = run(scenario())
-    assert first == b": ok\n\n"
+    assert first == b": ok\n"
     assert data_of(second) == [str(i) for i in range(300)], "one chunk per wake"
     assert engine.stats()["connections"] == 1
     subscription.close()
@@ -86,8 +87,8 @@ def test_resume_after_an_id_and_reset_for_an_unknown_one(engine: ssecast.Engine)
 
     reset = engine.subscribe(["r"], "not-an-id")
     wire = run(read_events(reset, 1))
-    assert wire.startswith(b"event: ssecast-reset\ndata: {\"reason\":\"unknown-id\"")
-    assert engine.subscribe("r", "   ").read_nowait() == b": ok\n\n", "blank id: none"
+    assert wire.startswith(b'event: ssecast-reset\ndata: {"reason":"unknown-id"')
+    assert engine.subscribe("r", "   ").read_nowait() == b": ok\n", "blank id: none"
 
 
 def test_bad_arguments_raise_the_engines_typed_errors() -> None:
@@ -102,7 +103,7 @@ def test_bad_arguments_raise_the_engines_typed_errors() -> None:
         for bad_id in ["a\nb", "a\0b", "i" * 1025]:
             with pytest.raises(ssecast.InvalidIdError):
                 engine.subscribe("a", bad_id)
-        bad_types: List[Callable[[], Any]] = [
+        bad_types: list[Callable[[], Any]] = [
             lambda: engine.subscribe(42),  # type: ignore[arg-type]
             lambda: engine.subscribe([b"bytes"]),  # type: ignore[list-item]
             lambda: engine.subscribe("a", 7),  # type: ignore[arg-type]
@@ -155,7 +156,7 @@ def test_close_ends_a_reader_waiting_in_another_task(engine: ssecast.Engine) -> 
         subscription.close()
         return await task
 
-    assert run(scenario()) == b": ok\n\n"
+    assert run(scenario()) == b": ok\n"
     assert subscription.end_reason == "closed"
     assert engine.stats() == {**engine.stats(), "connections": 0, "topics": 0}
 
@@ -177,8 +178,8 @@ def test_two_tasks_reading_one_subscription(engine: ssecast.Engine) -> None:
 
 def test_two_threads_reading_one_subscription(engine: ssecast.Engine) -> None:
     subscription = engine.subscribe("t")
-    assert subscription.read_nowait() == b": ok\n\n"
-    got: List[Any] = []
+    assert subscription.read_nowait() == b": ok\n"
+    got: list[Any] = []
     reader = threading.Thread(target=lambda: got.append(subscription.read(timeout=DEADLINE)))
     reader.start()
     deadline = time.monotonic() + DEADLINE
@@ -196,7 +197,7 @@ def test_two_threads_reading_one_subscription(engine: ssecast.Engine) -> None:
 
 def test_blocking_read_with_timeout(engine: ssecast.Engine) -> None:
     subscription = engine.subscribe("b")
-    assert subscription.read(timeout=0) == b": ok\n\n"
+    assert subscription.read(timeout=0) == b": ok\n"
     started = time.monotonic()
     assert subscription.read(timeout=0.05) is None
     assert time.monotonic() - started >= 0.05
@@ -220,7 +221,7 @@ def test_a_host_that_never_reads_holds_bounded_memory_and_ends_slow() -> None:
         grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
         assert grown_kib < 20 * 1024, f"memory grew by {grown_kib} KiB"
 
-        async def drain() -> List[bytes]:
+        async def drain() -> list[bytes]:
             return [chunk async for chunk in subscription]
 
         assert run(drain()) == [], "ended before anything: events were lost"
@@ -234,7 +235,7 @@ def test_a_thousand_subscriptions_in_one_loop_all_receive_everything(
 ) -> None:
     subscriptions = [engine.subscribe(["all", f"own/{n}"]) for n in range(1000)]
 
-    async def scenario() -> List[List[str]]:
+    async def scenario() -> list[list[str]]:
         readers = [asyncio.create_task(read_events(s, 100)) for s in subscriptions]
         await asyncio.sleep(0)
         for i in range(100):

@@ -65,9 +65,8 @@ fn the_same_bytes_as_the_engines_port() {
         .publish("wire", &Event::new("").id("mine").retry(50))
         .unwrap();
     let got = read_events(&mut sub, 2);
-    let expected = format!(
-        ": ok\n\nid: {id}\nevent: tick\ndata: a\ndata: b\n\nid: mine\nretry: 50\ndata: \n\n"
-    );
+    let expected =
+        format!(": ok\nid: {id}\nevent: tick\ndata: a\ndata: b\n\nid: mine\nretry: 50\ndata: \n\n");
     assert_eq!(String::from_utf8(got).unwrap(), expected);
     runtime.block_on(async {
         while http.raw.len() < expected.len() {
@@ -230,13 +229,13 @@ fn keepalive_comments_when_idle() {
     let mut sub = engine.subscribe(&["k"], None).unwrap();
     let mut wire = Vec::new();
     let deadline = Instant::now() + DEADLINE;
-    while !wire.ends_with(b":\n\n") || wire.len() <= b": ok\n\n".len() {
+    while !wire.ends_with(b":\n") || wire.len() <= b": ok\n".len() {
         assert!(Instant::now() < deadline, "no keep-alive: {wire:?}");
         if let Read::Data(chunk) = sub.read_timeout(Some(DEADLINE)).unwrap() {
             wire.extend(bytes(chunk));
         }
     }
-    assert_eq!(wire, b": ok\n\n:\n\n");
+    assert_eq!(wire, b": ok\n:\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

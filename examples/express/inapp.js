@@ -22,15 +22,30 @@ const express = require('express');
 const jwt = require('jsonwebtoken');
 const { Engine } = require('ssecast');
 
-const JWT_SECRET = process.env.JWT_SECRET;
+const JWT_SECRET = process.env.JWT_SECRET ?? '';
 const PORT = Number(process.env.PORT ?? 3000);
 const TICK_MS = Number(process.env.TICK_MS ?? 1000);
 const DASHBOARD_MS = Number(process.env.DASHBOARD_MS ?? 2000);
 const JOB_STEP_MS = Number(process.env.JOB_STEP_MS ?? 500);
 const JOB_STEPS = 5;
+/** @type {Record<string, number>} */
 const SYMBOLS = { AAPL: 187, MSFT: 415, NVDA: 880 };
 
-/** Sets `req.user` from a valid JWT in the Authorization header or `?token=`. */
+/** The user each authenticated request carries, set by `requireUser`. */
+const users = new WeakMap();
+
+/**
+ * The user `requireUser` authenticated for `req`.
+ * @param {import('express').Request} req
+ * @returns {string}
+ */
+const userOf = (req) => users.get(req);
+
+/**
+ * Lets a request through with a valid JWT (Authorization header or `?token=`)
+ * and remembers its `sub` as the request's user; 401 otherwise.
+ * @type {import('express').RequestHandler}
+ */
 function requireUser(req, res, next) {
   const header = req.headers.authorization ?? '';
   const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : req.query.token;
@@ -39,17 +54,21 @@ function requireUser(req, res, next) {
   }
   try {
     const claims = jwt.verify(token, JWT_SECRET, { algorithms: ['HS256'] });
-    if (typeof claims.sub !== 'string' || claims.exp === undefined) {
+    if (typeof claims === 'string' || typeof claims.sub !== 'string' || claims.exp === undefined) {
       throw new Error('the token needs sub and exp');
     }
-    req.user = claims.sub;
+    users.set(req, claims.sub);
     return next();
   } catch (error) {
-    return res.status(401).json({ error: `invalid token: ${error.message}` });
+    const message = error instanceof Error ? error.message : String(error);
+    return res.status(401).json({ error: `invalid token: ${message}` });
   }
 }
 
-/** The app's routes, streaming and publishing through `engine`. */
+/**
+ * The app's routes, streaming and publishing through `engine`.
+ * @param {import('ssecast').Engine} engine
+ */
 function createApp(engine) {
   const app = express();
   app.use(express.json({ limit: '16kb' }));
@@ -59,14 +78,15 @@ function createApp(engine) {
 
   // Per-user notifications behind the app's own authentication.
   app.get('/streams/notifications', requireUser, (req, res) =>
-    engine.stream(req, res, { topics: [`user/${req.user}`] }),
+    engine.stream(req, res, { topics: [`user/${userOf(req)}`] }),
   );
   app.post('/users/:user/notifications', requireUser, (req, res) => {
     const { text } = req.body ?? {};
     if (typeof text !== 'string' || !text || text.length > 500) {
       return res.status(422).json({ error: 'text must hold 1 to 500 characters' });
     }
-    const id = engine.publish(`user/${req.params.user}`, { from: req.user, text }, { event: 'notification' });
+    const body = { from: userOf(req), text };
+    const id = engine.publish(`user/${req.params.user}`, body, { event: 'notification' });
     return res.json({ id });
   });
 
@@ -110,21 +130,26 @@ function createApp(engine) {
 
   // A stock ticker.
   app.get('/streams/ticker', (req, res) => {
-    const symbols = [req.query.symbol ?? Object.keys(SYMBOLS)].flat();
+    const symbols = [req.query.symbol ?? Object.keys(SYMBOLS)].flat().map(String);
     const unknown = symbols.filter((s) => !(s in SYMBOLS));
     if (unknown.length) return res.status(404).json({ error: `unknown symbols: ${unknown.join(', ')}` });
     return engine.stream(req, res, { topics: symbols.map((s) => `ticker/${s}`) });
   });
 
   // A bad topic or id is the client's fault; anything else is ours.
-  app.use((error, req, res, next) => {
+  /** @type {import('express').ErrorRequestHandler} */
+  const sendError = (error, req, res, next) => {
     const invalid = /^ERR_SSECAST_INVALID_/.test(error.code ?? '');
-    res.status(invalid ? 400 : 503).json({ code: error.code, error: error.message });
-  });
+    return res.status(invalid ? 400 : 503).json({ code: error.code, error: error.message });
+  };
+  app.use(sendError);
   return app;
 }
 
-/** Background publishers: prices every TICK_MS, counters every DASHBOARD_MS. */
+/**
+ * Background publishers: prices every TICK_MS, counters every DASHBOARD_MS.
+ * @param {import('ssecast').Engine} engine
+ */
 function startFeeds(engine) {
   const prices = { ...SYMBOLS };
   const ticker = setInterval(() => {
@@ -148,7 +173,8 @@ async function main() {
   const engine = await Engine.start({ port: 0 });
   const stopFeeds = startFeeds(engine);
   const server = createApp(engine).listen(PORT, '127.0.0.1', () => {
-    console.log(`app  http://localhost:${server.address().port}`);
+    const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+    console.log(`app  http://localhost:${port}`);
   });
   const shutdown = async () => {
     stopFeeds();

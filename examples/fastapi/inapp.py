@@ -25,8 +25,9 @@ import asyncio
 import itertools
 import os
 import random
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Dict, List, Optional, Set
+from typing import Annotated, Any, Optional
 
 import jwt
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
@@ -44,7 +45,7 @@ JOB_STEPS = 5
 JOB_STEP_SECONDS = float(os.environ.get("JOB_STEP_SECONDS", "0.5"))
 SYMBOLS = {"AAPL": 187.0, "MSFT": 415.0, "NVDA": 880.0}
 
-background: Set["asyncio.Task[None]"] = set()
+background: set[asyncio.Task[None]] = set()
 job_numbers = itertools.count(1)
 chat_messages = itertools.count(1)
 
@@ -57,7 +58,7 @@ def spawn(coroutine: Any) -> None:
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[Dict[str, Any]]:
+async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
     if not JWT_SECRET:
         raise RuntimeError("set JWT_SECRET: the secret that signs the users' tokens (HS256)")
     async with ssecast.fastapi.lifespan(port=0)(app) as state:
@@ -80,7 +81,7 @@ def bad_stream(_request: Request, error: ssecast.Error) -> JSONResponse:
 
 
 @app.get("/health")
-def health(engine: EngineDep) -> Dict[str, Any]:
+def health(engine: EngineDep) -> dict[str, Any]:
     return {"stats": engine.stats()}
 
 
@@ -98,7 +99,9 @@ def current_user(
     if not raw:
         raise HTTPException(401, "a bearer token is required")
     try:
-        claims = jwt.decode(raw, JWT_SECRET, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+        claims = jwt.decode(
+            raw, JWT_SECRET, algorithms=["HS256"], options={"require": ["sub", "exp"]}
+        )
     except jwt.InvalidTokenError as error:
         raise HTTPException(401, f"invalid token: {error}") from error
     return str(claims["sub"])
@@ -118,7 +121,7 @@ class Notification(BaseModel):
 @app.post("/users/{user}/notifications")
 def notify(
     user: str, note: Notification, engine: EngineDep, sender: str = Depends(current_user)
-) -> Dict[str, str]:
+) -> dict[str, str]:
     body = {"from": sender, "text": note.text}
     return {"id": engine.publish(f"user/{user}", body, event="notification")}
 
@@ -137,7 +140,7 @@ def chat_stream(room: str, request: Request, engine: EngineDep) -> EventStreamRe
 
 
 @app.post("/chat/{room}", status_code=201)
-def chat_post(room: str, message: ChatMessage, engine: EngineDep) -> Dict[str, str]:
+def chat_post(room: str, message: ChatMessage, engine: EngineDep) -> dict[str, str]:
     body = {"n": next(chat_messages), **message.model_dump()}
     return {"id": engine.publish(f"chat/{room}", body, event="message")}
 
@@ -160,7 +163,7 @@ async def publish_counters(engine: ssecast.Engine) -> None:
 
 
 @app.post("/jobs", status_code=202)
-async def start_job(engine: EngineDep) -> Dict[str, Any]:
+async def start_job(engine: EngineDep) -> dict[str, Any]:
     """Starts a job. Its stream, opened with the returned `lastEventId`, replays
     everything from the start: no event is missed however late it connects."""
     job = next(job_numbers)
@@ -187,12 +190,13 @@ async def run_job(engine: ssecast.Engine, job: int) -> None:
 
 @app.get("/streams/ticker")
 def ticker(
-    request: Request, engine: EngineDep, symbol: List[str] = Query(default=list(SYMBOLS))
+    request: Request, engine: EngineDep, symbol: Annotated[Optional[list[str]], Query()] = None
 ) -> EventStreamResponse:
-    unknown = [s for s in symbol if s not in SYMBOLS]
+    symbols = symbol or list(SYMBOLS)
+    unknown = [s for s in symbols if s not in SYMBOLS]
     if unknown:
         raise HTTPException(404, f"unknown symbols: {', '.join(unknown)}")
-    return EventStreamResponse(engine, [f"ticker/{s}" for s in symbol], request)
+    return EventStreamResponse(engine, [f"ticker/{s}" for s in symbols], request)
 
 
 async def publish_prices(engine: ssecast.Engine) -> None:

@@ -13,7 +13,9 @@ const port = Number(process.argv[2] || 8087);
   // One engine thread, like every other server of the benchmark; its own port is unused.
   const engine = await Engine.start({ port: 0, workerThreads: 1, maxConnections: 20000 });
   const app = express();
-  app.get('/events', (req, res) => engine.stream(req, res, { topics: [req.query.topic ?? 'default'] }));
+  app.get('/events', (req, res) =>
+    engine.stream(req, res, { topics: [String(req.query.topic ?? 'default')] }),
+  );
   app.post('/publish', express.json(), (req, res) => {
     res.json({ id: engine.publish(req.body.topic ?? 'default', String(req.body.data ?? '')) });
   });

@@ -9,7 +9,8 @@ Usage: python server.py PORT
 import asyncio
 import itertools
 import sys
-from typing import Any, AsyncIterator, Dict, Optional, Set
+from collections.abc import AsyncIterator
+from typing import Any, Optional
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
 app = FastAPI()
-clients: Set["asyncio.Queue[Dict[str, str]]"] = set()
+clients: set["asyncio.Queue[dict[str, str]]"] = set()
 ids = itertools.count(1)
 
 
@@ -28,10 +29,10 @@ class Publish(BaseModel):
 
 @app.get("/events")
 async def events(request: Request) -> EventSourceResponse:
-    queue: "asyncio.Queue[Dict[str, str]]" = asyncio.Queue()
+    queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
     clients.add(queue)
 
-    async def stream() -> AsyncIterator[Dict[str, str]]:
+    async def stream() -> AsyncIterator[dict[str, str]]:
         try:
             while True:
                 yield await queue.get()
@@ -42,7 +43,7 @@ async def events(request: Request) -> EventSourceResponse:
 
 
 @app.post("/publish")
-async def publish(body: Publish) -> Dict[str, Any]:
+async def publish(body: Publish) -> dict[str, Any]:
     event = {"id": str(next(ids)), "data": body.data}
     for queue in clients:
         queue.put_nowait(event)
@@ -51,5 +52,12 @@ async def publish(body: Publish) -> Dict[str, Any]:
 
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8086
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                backlog=4096, timeout_keep_alive=3600)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        backlog=4096,
+        timeout_keep_alive=3600,
+    )

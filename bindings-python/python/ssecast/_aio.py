@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Dict
 
 from ._ssecast import ReadySet, Subscription
 
@@ -20,11 +19,11 @@ from ._ssecast import ReadySet, Subscription
 class _LoopWakeup:
     """The descriptor of one event loop and the readers waiting on it."""
 
-    __slots__ = ("ready", "waiting", "__weakref__")
+    __slots__ = ("__weakref__", "ready", "waiting")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.ready = ReadySet()
-        self.waiting: Dict[int, "asyncio.Future[None]"] = {}
+        self.waiting: dict[int, asyncio.Future[None]] = {}
         loop.add_reader(self.ready.fd, self._dispatch)
 
     def _dispatch(self) -> None:
@@ -35,7 +34,7 @@ class _LoopWakeup:
                 future.set_result(None)
 
 
-_wakeups: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopWakeup]" = (
+_wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopWakeup] = (
     weakref.WeakKeyDictionary()
 )
 

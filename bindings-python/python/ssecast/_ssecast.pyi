@@ -1,9 +1,9 @@
 """Type stubs of the Rust extension module ``ssecast._ssecast``."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Awaitable, ClassVar, Iterable, final
+from typing import Any, ClassVar, final
 
 from typing_extensions import TypedDict, Unpack
 

@@ -15,7 +15,8 @@ this module.
 from __future__ import annotations
 
 import asyncio
-from typing import Iterable, Mapping, Optional, Union
+from collections.abc import Iterable, Mapping
+from typing import Optional, Union
 
 from starlette.requests import Request
 from starlette.responses import Response

@@ -81,8 +81,8 @@ mod tests {
         let one = chunk(&[b"id: 1\ndata: a\n\n"]);
         assert_eq!(one.len(), 15);
         assert_eq!(&one.into_bytes()[..], b"id: 1\ndata: a\n\n");
-        let two = chunk(&[b": ok\n\n", b"data: b\n\n"]);
-        assert_eq!(&two.into_bytes()[..], b": ok\n\ndata: b\n\n");
+        let two = chunk(&[b": ok\n", b"data: b\n\n"]);
+        assert_eq!(&two.into_bytes()[..], b": ok\ndata: b\n\n");
         let mut flat = [0u8; 6];
         let mut c = chunk(&[b"ab", b"cdef"]);
         c.copy_to_slice(&mut flat);
