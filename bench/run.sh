@@ -11,6 +11,8 @@
 # fastapi-inapp sse-starlette express-inapp better-sse, which need the packed
 # bindings in dist/), SERVER_CPU / CLIENT_CPU (default 0 / 1).
 # Every server runs pinned to SERVER_CPU with taskset, the load tool to CLIENT_CPU.
+# FANOUT_P99_MS (default 100) is the fan-out pass rule's p99 bound and
+# FANOUT_START_RATE (default 25) the first publish rate of its search.
 # Each scenario is bounded in time; RESULT lines go to $BUILD_DIR/bench/results.txt.
 set -euo pipefail
 
@@ -21,6 +23,8 @@ WORK="$BUILD_DIR/bench"
 SERVERS="${SERVERS:-ssecast axum nchan express fastapi}"
 SERVER_CPU="${SERVER_CPU:-0}"
 CLIENT_CPU="${CLIENT_CPU:-1}"
+FANOUT_P99_MS="${FANOUT_P99_MS:-100}"
+FANOUT_START_RATE="${FANOUT_START_RATE:-25}"
 TOKEN=bench
 RESULTS="$WORK/results.txt"
 TOOL=(taskset -c "$CLIENT_CPU" "$RELEASE_DIR/ssecast-bench")
@@ -163,7 +167,8 @@ fanout() {
   for server in $SERVERS; do
     start_server "$server" || { log "$server did not start; skipped"; stop_server; continue; }
     # shellcheck disable=SC2046
-    run_tool ladder --scenario fanout $(drive_args "$server") --subs 1000 --start-rate 25 --resolution 25
+    run_tool ladder --scenario fanout $(drive_args "$server") --subs 1000 --start-rate "$FANOUT_START_RATE" \
+      --resolution 25 --max-p99-ms "$FANOUT_P99_MS"
     stop_server
   done
   if [[ " $SERVERS " == *" ssecast "* ]]; then
