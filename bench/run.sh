@@ -7,8 +7,12 @@
 #
 # Environment: RELEASE_DIR (built ssecast, ssecast-bench, bench-axum-peer, libssecast),
 # BUILD_DIR (scratch: npm, venv, nginx prefix, results), SERVERS (default
-# "ssecast axum nchan express fastapi"), SERVER_CPU / CLIENT_CPU (default 0 / 1).
+# "ssecast axum nchan express fastapi"; the in-app hosts and their peers are
+# fastapi-inapp sse-starlette express-inapp better-sse, which need the packed
+# bindings in dist/), SERVER_CPU / CLIENT_CPU (default 0 / 1).
 # Every server runs pinned to SERVER_CPU with taskset, the load tool to CLIENT_CPU.
+# FANOUT_P99_MS (default 100) is the fan-out pass rule's p99 bound and
+# FANOUT_START_RATE (default 25) the first publish rate of its search.
 # Each scenario is bounded in time; RESULT lines go to $BUILD_DIR/bench/results.txt.
 set -euo pipefail
 
@@ -19,6 +23,8 @@ WORK="$BUILD_DIR/bench"
 SERVERS="${SERVERS:-ssecast axum nchan express fastapi}"
 SERVER_CPU="${SERVER_CPU:-0}"
 CLIENT_CPU="${CLIENT_CPU:-1}"
+FANOUT_P99_MS="${FANOUT_P99_MS:-100}"
+FANOUT_START_RATE="${FANOUT_START_RATE:-25}"
 TOKEN=bench
 RESULTS="$WORK/results.txt"
 TOOL=(taskset -c "$CLIENT_CPU" "$RELEASE_DIR/ssecast-bench")
@@ -32,6 +38,8 @@ port_of() {
   case "$1" in
     ssecast) echo 18080 ;; axum) echo 18081 ;; express) echo 18082 ;;
     fastapi) echo 18083 ;; nchan) echo 18084 ;;
+    fastapi-inapp) echo 18085 ;; sse-starlette) echo 18086 ;;
+    express-inapp) echo 18087 ;; better-sse) echo 18088 ;;
   esac
 }
 
@@ -55,6 +63,29 @@ setup() {
       || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
     python3 -m venv "$WORK/venv"
     "$WORK/venv/bin/pip" install -q -r "$ROOT/bench/peers/fastapi/requirements.txt"
+  fi
+  if [[ " $SERVERS " == *" sse-starlette "* ]] && [[ ! -d "$WORK/venv/lib" || -z "$(ls -d "$WORK"/venv/lib/*/site-packages/sse_starlette 2>/dev/null)" ]]; then
+    log "installing sse-starlette"
+    "$WORK/venv/bin/pip" install -q -r "$ROOT/bench/peers/sse_starlette/requirements.txt"
+  fi
+  if [[ " $SERVERS " == *" fastapi-inapp "* ]]; then
+    local wheel; wheel="$(ls -t "$ROOT"/dist/ssecast-*.whl 2>/dev/null | head -1 || true)"
+    [[ -n "$wheel" ]] || { log "dist/ssecast-*.whl missing: make python-wheel"; exit 1; }
+    "$WORK/venv/bin/pip" install -q --force-reinstall --no-deps "$wheel"
+  fi
+  if [[ " $SERVERS " == *" better-sse "* ]]; then
+    mkdir -p "$WORK/better-sse"
+    cp "$ROOT/bench/peers/better_sse/package.json" "$ROOT/bench/peers/better_sse/server.js" "$WORK/better-sse/"
+    [[ -d "$WORK/better-sse/node_modules/better-sse" ]] \
+      || (log "installing better-sse" && cd "$WORK/better-sse" && npm install --no-audit --no-fund --silent)
+  fi
+  if [[ " $SERVERS " == *" express-inapp "* ]]; then
+    local tgz; tgz="$(ls -t "$ROOT"/dist/ssecast-*.tgz 2>/dev/null | head -1 || true)"
+    [[ -n "$tgz" ]] || { log "dist/ssecast-*.tgz missing: make node-package"; exit 1; }
+    mkdir -p "$WORK/express-inapp"
+    cp "$ROOT/bench/peers/express_inapp/server.js" "$WORK/express-inapp/"
+    (cd "$WORK/express-inapp" && { [[ -f package.json ]] || echo '{"private":true}' >package.json; } \
+      && npm install --no-audit --no-fund --silent express@^5.1.0 "$tgz")
   fi
 }
 
@@ -83,6 +114,12 @@ start_server() {
       SERVER_PID=$! ;;
     fastapi)
       taskset -c "$SERVER_CPU" "$WORK/venv/bin/python" "$ROOT/bench/peers/fastapi/server.py" "$port" 2>>"$WORK/fastapi.log" &
+      SERVER_PID=$! ;;
+    fastapi-inapp|sse-starlette)
+      taskset -c "$SERVER_CPU" "$WORK/venv/bin/python" "$ROOT/bench/peers/${name//-/_}/server.py" "$port" 2>>"$WORK/$name.log" &
+      SERVER_PID=$! ;;
+    express-inapp|better-sse)
+      taskset -c "$SERVER_CPU" node "$WORK/$name/server.js" "$port" 2>>"$WORK/$name.log" &
       SERVER_PID=$! ;;
     nchan)
       local dir="$WORK/nchan"
@@ -130,7 +167,8 @@ fanout() {
   for server in $SERVERS; do
     start_server "$server" || { log "$server did not start; skipped"; stop_server; continue; }
     # shellcheck disable=SC2046
-    run_tool ladder --scenario fanout $(drive_args "$server") --subs 1000 --start-rate 25 --resolution 25
+    run_tool ladder --scenario fanout $(drive_args "$server") --subs 1000 --start-rate "$FANOUT_START_RATE" \
+      --resolution 25 --max-p99-ms "$FANOUT_P99_MS"
     stop_server
   done
   if [[ " $SERVERS " == *" ssecast "* ]]; then

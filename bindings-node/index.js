@@ -1,9 +1,13 @@
 'use strict';
 // ssecast for Node: the Rust engine's `Engine` class (see index.d.ts), plus what
-// is JavaScript's job: JSON-encoding object payloads. (A running engine keeps
-// the process alive natively, until any of its handles stops it.)
+// is JavaScript's job: JSON-encoding object payloads, iterating in-app
+// subscriptions (subscription.js) and serving them on HTTP responses
+// (stream.js). (A running engine keeps the process alive natively, until any
+// of its handles stops it.)
 
-const { Engine } = require('./binding.js');
+const { Engine, ReadySet, Subscription } = require('./binding.js');
+const { iterate } = require('./subscription.js');
+const { stream } = require('./stream.js');
 
 const nativeStart = Engine.start;
 const nativePublish = Engine.prototype.publish;
@@ -48,4 +52,7 @@ replaceMethod(Engine.prototype, 'publish', function publish(topic, data, options
   return nativePublish.call(this, topic, toPayload(data), options);
 });
 
-module.exports = { Engine };
+Engine.prototype.stream = stream;
+Subscription.prototype[Symbol.asyncIterator] = iterate(ReadySet);
+
+module.exports = { Engine, Subscription };

@@ -14,6 +14,12 @@
  *     ssecast_publish(engine, "prices", "42", 2);
  *     ssecast_engine_free(engine);            (stops it first)
  *
+ * In-app streams: ssecast_subscription_open() gives the host the stream
+ * `GET /events` would send, to serve on its own HTTP server behind its own
+ * authentication; read it with ssecast_subscription_read(), poll its
+ * descriptor ssecast_subscription_fd(), release it with
+ * ssecast_subscription_free().
+ *
  * Build: cc app.c $(pkg-config --cflags --libs ssecast)
  *
  * CONVENTIONS (every function follows them; each documents only exceptions)
@@ -27,9 +33,9 @@
  * Out-parameters are written only on success. On error they keep whatever the
  *   caller put there.
  *
- * Ownership. Opaque handles (ssecast_config, ssecast_engine) are created by
- *   one function and owned by the caller until passed, exactly once, to the
- *   matching _free function. Every other pointer argument (strings, data,
+ * Ownership. Opaque handles (ssecast_config, ssecast_engine,
+ *   ssecast_subscription) are created by one function and owned by the
+ *   caller until passed, exactly once, to the matching _free function. Every other pointer argument (strings, data,
  *   ssecast_event) is borrowed for the duration of the call only: the library
  *   copies what it keeps. Returned `const char *` strings are owned by the
  *   library and must not be freed.
@@ -48,7 +54,9 @@
  *   ssecast_engine_stats() and ssecast_engine_stop() are thread-safe and
  *   publishing never blocks on a client's socket. ssecast_engine_free() must
  *   be the last call on an engine, after all other threads are done with it. A
- *   configuration must not be used by two threads at once.
+ *   configuration must not be used by two threads at once. A subscription is
+ *   read by one thread at a time (SSECAST_BUSY otherwise); its descriptor may
+ *   be polled from any thread.
  *
  * Stopping. ssecast_engine_stop() is idempotent and blocking; afterwards
  *   publishing returns SSECAST_STOPPED, port and stats keep answering, and the
@@ -145,6 +153,11 @@ enum ssecast_result
    */
   SSECAST_INTERNAL = 10,
   /**
+   * `max_connections` streams are open (streams on the engine's port and
+   * in-app subscriptions together); try again once one has closed.
+   */
+  SSECAST_TOO_MANY_CONNECTIONS = 13,
+  /**
    * Publishing or subscribing would create a topic while the engine holds
    * `max_topics` topics.
    */
@@ -158,6 +171,23 @@ enum ssecast_result
    * `ssecast_last_error()`. Please report it.
    */
   SSECAST_PANIC = 101,
+  /**
+   * `ssecast_subscription_read()` found nothing to read within its timeout
+   * (at once for a timeout of 0). Not a failure: read again later, for
+   * example when the subscription's descriptor becomes readable.
+   */
+  SSECAST_AGAIN = 102,
+  /**
+   * The subscription's stream is over: the engine was stopped (after
+   * everything published before the stop was read) or the reader fell
+   * behind the history (a slow consumer). `ssecast_last_error()` says which.
+   * Every later read returns it again; free the subscription.
+   */
+  SSECAST_END = 103,
+  /**
+   * Another thread is reading this subscription right now; nothing was done.
+   */
+  SSECAST_BUSY = 104,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -185,17 +215,31 @@ typedef struct ssecast_config ssecast_config;
  * Functions: `ssecast_engine_start()`, `ssecast_engine_port()`,
  * `ssecast_engine_stats()`, `ssecast_publish()`, `ssecast_publish_event()`,
  * `ssecast_subscriber_token()`, `ssecast_publisher_token()`,
- * `ssecast_engine_stop()`, `ssecast_engine_free()`. Every function except
+ * `ssecast_subscription_open()`, `ssecast_engine_stop()`,
+ * `ssecast_engine_free()`. Every function except
  * `ssecast_engine_free()` may be called from any thread, concurrently.
  */
 typedef struct ssecast_engine ssecast_engine;
+
+/**
+ * An in-app subscription (opaque): the stream `GET /events` would send for
+ * some topics, read by the host to send it on a connection of its own (its
+ * own HTTP server, behind its own authentication).
+ *
+ * Functions: `ssecast_subscription_open()`, `ssecast_subscription_read()`,
+ * `ssecast_subscription_fd()`, `ssecast_subscription_free()`. A subscription
+ * may be read from any thread, but by one thread at a time
+ * (`SSECAST_BUSY` otherwise); it may outlive its engine (reads then return
+ * `SSECAST_END`).
+ */
+typedef struct ssecast_subscription ssecast_subscription;
 
 /**
  * Counters describing an engine at one moment, filled by `ssecast_engine_stats()`.
  */
 typedef struct ssecast_stats {
   /**
-   * Event streams (subscriber connections) open now.
+   * Event streams open now: subscriber connections and in-app subscriptions.
    */
   size_t connections;
   /**
@@ -466,6 +510,101 @@ const char *ssecast_result_str(uint32_t code);
  * string is static: never free it. Thread-safe.
  */
 const char *ssecast_result_code(uint32_t code);
+
+/**
+ * Opens an in-app subscription to `topics` (an array of `topic_count`
+ * NUL-terminated UTF-8 strings; none: the topic `"default"`), resumed after
+ * `last_event_id` when it is not NULL: what a browser's `Last-Event-ID`
+ * header (or the `lastEventId` query parameter) carried, passed as it came.
+ *
+ * The stream is exactly what `GET /events` would send: when the id cannot be
+ * resumed, the reset signal first; then the opening frame (`: ok` or
+ * `retry:`); then every event after the id, and live events, in publish
+ * order; keep-alive comments when idle. Read it with
+ * `ssecast_subscription_read()`. It counts as an open connection in
+ * `ssecast_engine_stats()` and towards `max_connections`.
+ *
+ * Every argument is borrowed for the call only. On success `*out` receives a
+ * new handle that the caller owns and must eventually pass to
+ * `ssecast_subscription_free()`; on error `*out` is not written.
+ *
+ * Errors: `SSECAST_NULL_PARAMETER` (NULL `engine` or `out`, NULL `topics`
+ * with a non-zero count, or a NULL topic), `SSECAST_INVALID_TOPIC` (a bad
+ * topic, or more than `max_topics_per_connection`), `SSECAST_INVALID_ID` (an
+ * id longer than 1024 bytes, not UTF-8, or with CR, LF or NUL; an id that is
+ * merely unknown is not an error but gives the reset signal),
+ * `SSECAST_STOPPED`, `SSECAST_TOO_MANY_CONNECTIONS`, `SSECAST_INTERNAL` (no
+ * descriptor could be created).
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine handle; `topics` NULL or
+ * `topic_count` pointers, each NULL or a NUL-terminated string;
+ * `last_event_id` NULL or a NUL-terminated string; `out` NULL or writable
+ * storage for one pointer.
+ */
+ssecast_result ssecast_subscription_open(const struct ssecast_engine *engine,
+                                         const char *const *topics,
+                                         size_t topic_count,
+                                         const char *last_event_id,
+                                         struct ssecast_subscription **out);
+
+/**
+ * Reads what the stream has to send: every frame pending (events, the
+ * opening frame, keep-alives, the reset signal), coalesced into one buffer of
+ * ready-encoded bytes to write to the client as they are.
+ *
+ * Waits up to `timeout_ms` milliseconds for something to read: 0 does not
+ * wait, a negative value waits without limit. On `SSECAST_OK`, `*data_out`
+ * and `*len_out` (never 0) describe the bytes; they belong to the
+ * subscription and stay valid until its next read or its free.
+ *
+ * Other outcomes (the out-parameters are then not written):
+ * `SSECAST_AGAIN` nothing within the timeout; `SSECAST_END` the stream is
+ * over, because the engine stopped (after everything published before the
+ * stop was read) or because the reader fell behind the history (its client
+ * should reconnect with its last id): `ssecast_last_error()` says which, and
+ * every later read returns `SSECAST_END`; `SSECAST_BUSY` another thread is
+ * reading this subscription now; `SSECAST_NULL_PARAMETER`;
+ * `SSECAST_INTERNAL` (waiting failed).
+ *
+ * With a readiness loop, wait for `ssecast_subscription_fd()` to become
+ * readable, then read with timeout 0 until `SSECAST_AGAIN`: the descriptor
+ * is not raised again for what is already pending.
+ *
+ * # Safety
+ * `sub` must be NULL or a live subscription handle; `data_out` and `len_out`
+ * NULL or writable.
+ */
+ssecast_result ssecast_subscription_read(const struct ssecast_subscription *sub,
+                                         int32_t timeout_ms,
+                                         const uint8_t **data_out,
+                                         size_t *len_out);
+
+/**
+ * The subscription's readiness descriptor: readable when
+ * `ssecast_subscription_read()` has something to give (then read with
+ * timeout 0 until `SSECAST_AGAIN`). Poll it with `poll()`, `epoll` or an
+ * event loop; never read, write or close it: it belongs to the subscription
+ * and is closed by `ssecast_subscription_free()`. Thread-safe, also while
+ * another thread reads. Returns -1 when `sub` is NULL.
+ *
+ * # Safety
+ * `sub` must be NULL or a live subscription handle.
+ */
+int ssecast_subscription_fd(const struct ssecast_subscription *sub);
+
+/**
+ * Closes a subscription: its topics and its connection slot are released at
+ * once, and its descriptor is closed. NULL is a no-op. Must be called exactly
+ * once per handle, once no other thread uses it; the handle, the descriptor
+ * and the bytes of its last read must not be used afterwards. Works before or
+ * after the engine is stopped or freed.
+ *
+ * # Safety
+ * `sub` must be NULL or a live subscription handle that no other thread is
+ * using.
+ */
+void ssecast_subscription_free(struct ssecast_subscription *sub);
 
 /**
  * Mints a token that lets its holder stream the topics matched by `topics`

@@ -6,13 +6,15 @@
 #   make bench-latency    10 subscribers at fixed high rates
 #   make bench-publish    publish cost per call from Rust, C, Python and Node
 #   make bench-connect    new streams per second, authorization off vs HS256 vs ES256
+#   make bench-inapp      in-app streams: FastAPI + ssecast vs sse-starlette vs FastAPI,
+#                         Express + ssecast vs better-sse vs Express (fan-out, then idle memory)
 # Results: $(BUILD_DIR)/bench/results.txt (RESULT lines) and a markdown summary on stdout.
 # Limit the peers with BENCH_SERVERS="ssecast axum".
 
 BENCH_SERVERS ?= ssecast axum nchan express fastapi
 BENCH_ENV = RELEASE_DIR=$(RELEASE_DIR) BUILD_DIR=$(BUILD_DIR) SERVERS="$(BENCH_SERVERS)"
 
-.PHONY: bench bench-build bench-fanout bench-capacity bench-latency bench-publish bench-connect
+.PHONY: bench bench-build bench-fanout bench-capacity bench-latency bench-publish bench-connect bench-inapp
 
 bench-build: release
 	$(CARGO) build --release --locked -p ssecast-bench
@@ -33,3 +35,9 @@ bench-fanout bench-capacity bench-latency: bench-%: bench-build
 # In process: one engine per mode, its worker on cpu 0, the clients on cpu 1.
 bench-connect: bench-build
 	$(RELEASE_DIR)/ssecast-bench connect-rate --server-cpu 0 --client-cpu 1
+
+# In-app streams and the libraries their users would pick otherwise, in one run.
+BENCH_INAPP_SERVERS := fastapi fastapi-inapp sse-starlette express express-inapp better-sse
+
+bench-inapp: bench-build $(BENCH_BINDINGS)
+	$(BENCH_ENV) SERVERS="$(BENCH_INAPP_SERVERS)" bench/run.sh fanout capacity

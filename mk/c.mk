@@ -53,7 +53,7 @@ header:
 # ---- the C test suite ----
 
 C_PKG := PKG_CONFIG_PATH=$(C_TEST_PREFIX)/lib/pkgconfig pkg-config
-C_TEST_SOURCES := tests/c/test_ssecast.c tests/c/sse_reader.c
+C_TEST_SOURCES := tests/c/test_ssecast.c tests/c/test_subscription.c tests/c/harness.c tests/c/sse_reader.c
 
 test-c: release $(C_NATIVE_LIBS)
 	@command -v pkg-config >/dev/null && command -v valgrind >/dev/null \

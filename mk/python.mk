@@ -32,7 +32,8 @@ python-venv: $(PY_VENV)/.installed
 # The package source with its stubs, and the Python code that imports it, which
 # is type-checked against that source (MYPYPATH wins over an installed copy).
 PY_TYPED_FILES := bindings-python/python/ssecast $(PY_TESTS) examples/fastapi/app.py \
-	bench/publish_cost/publish_cost.py bindings-python/bench/publish.py
+	examples/fastapi/inapp.py bench/publish_cost/publish_cost.py bindings-python/bench/publish.py \
+	bindings-python/bench/inapp_wakeup.py
 
 # The tools keep their caches in $(BUILD_DIR), never in the source tree.
 lint-python: export RUFF_CACHE_DIR := $(BUILD_DIR)/ruff-cache

@@ -11,6 +11,7 @@ use ssecast::{Config, ErrorKind, Event};
 use crate::args::{self, Payload};
 use crate::errors::{engine_error, engine_error_of, type_error};
 use crate::running::Running;
+use crate::subscription::{self, Subscription};
 use crate::tokens::TokenArgs;
 use crate::{options, registry};
 
@@ -40,6 +41,19 @@ pub struct PublishOptions {
     pub id: Option<String>,
     /// A reconnection delay for clients, in milliseconds (the `retry:` field).
     pub retry: Option<u32>,
+}
+
+/// Options of `engine.subscribe`.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[expect(
+    dead_code,
+    reason = "types index.d.ts only; Engine::subscribe reads the object"
+)]
+pub struct SubscribeOptions {
+    /// The id to resume after, as the client sent it: its `Last-Event-ID`
+    /// header (or a `lastEventId` query parameter). Blank: none; unknown: the
+    /// stream starts with the `ssecast-reset` signal.
+    pub last_event_id: Option<String>,
 }
 
 /// The optional fields of an event, read from a [`PublishOptions`] object.
@@ -90,7 +104,8 @@ impl Fields {
 /// The engine's counters, as returned by `engine.stats()`.
 #[napi(object)]
 pub struct Stats {
-    /// Event streams open now.
+    /// Event streams open now: clients of the engine's port and in-app
+    /// subscriptions.
     pub connections: u32,
     /// Topics that hold history or subscribers now.
     pub topics: u32,
@@ -248,6 +263,57 @@ impl Engine {
         self.inner
             .engine()
             .publisher_token(&args.topics, args.ttl)
+            .map_err(|e| engine_error(&env, &e))
+    }
+
+    /// Opens an in-app stream: what `GET /events` would send for `topics` (one
+    /// or several; none: the default topic), resumed after
+    /// `options.lastEventId`, for the application to send on its own route.
+    /// `for await (const chunk of subscription)` gives `Buffer`s ready to write
+    /// as they are; `engine.stream(req, res, { topics })` does it all for a
+    /// Node `http` or Express response.
+    ///
+    /// Throws `ERR_SSECAST_INVALID_TOPIC` (a bad topic, or more than
+    /// `maxTopicsPerConnection`), `ERR_SSECAST_INVALID_ID` (an id no event can
+    /// have; an unknown one gives the reset signal instead),
+    /// `ERR_SSECAST_STOPPED`, `ERR_SSECAST_TOO_MANY_CONNECTIONS` (when
+    /// `maxConnections` streams are open), and a `TypeError` with code
+    /// `ERR_SSECAST_INVALID_ARG_TYPE` for an argument of the wrong type.
+    #[napi(
+        ts_args_type = "topics: string | Array<string>, options?: SubscribeOptions",
+        ts_return_type = "Subscription"
+    )]
+    pub fn subscribe(
+        &self,
+        env: Env,
+        topics: Unknown,
+        options: Option<Unknown>,
+    ) -> Result<Subscription> {
+        let topics = subscription::topics(&env, &topics)?;
+        let mut last_event_id = None;
+        for (name, value) in args::option_entries(&env, options.as_ref(), "subscribe options")? {
+            match name.as_str() {
+                "lastEventId" if args::is_absent(&value)? => {}
+                "lastEventId" => {
+                    last_event_id = Some(args::string(
+                        &env,
+                        &value,
+                        "subscribe option lastEventId",
+                        ErrorKind::InvalidId,
+                    )?)
+                }
+                _ => {
+                    return Err(type_error(
+                        &env,
+                        format!("unknown subscribe option {name:?} (options: lastEventId)"),
+                    ))
+                }
+            }
+        }
+        self.inner
+            .engine()
+            .subscribe(&topics, last_event_id.as_deref())
+            .map(Subscription::new)
             .map_err(|e| engine_error(&env, &e))
     }
 

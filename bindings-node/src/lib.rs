@@ -9,10 +9,13 @@
 //! - [`registry`]: engines by port, so worker threads can attach to one;
 //! - [`running`]: a running engine shared by its handles, keeping the event
 //!   loop of the thread that started it alive until any handle stops it;
-//! - [`tokens`]: the arguments of `subscriberToken` and `publisherToken`.
+//! - [`tokens`]: the arguments of `subscriberToken` and `publisherToken`;
+//! - [`subscription`]: in-app streams and the set that wakes the JavaScript
+//!   thread for them.
 //!
 //! The package's `index.js` adds what is JavaScript's job: `JSON.stringify` of
-//! object payloads.
+//! object payloads, the async iteration of subscriptions and serving them on
+//! an HTTP response.
 
 mod args;
 mod engine;
@@ -20,4 +23,5 @@ mod errors;
 mod options;
 mod registry;
 mod running;
+mod subscription;
 mod tokens;

@@ -24,7 +24,7 @@ test('index.d.ts accepts the documented API and rejects misuse', () => {
   // No error in index.d.ts or in the correct usage; one per misuse line.
   assert.deepStrictEqual(
     [...new Set(errors)].sort(),
-    ['types-bad:4', 'types-bad:5', 'types-bad:6', 'types-bad:7'],
+    ['types-bad:10', 'types-bad:4', 'types-bad:5', 'types-bad:6', 'types-bad:7', 'types-bad:8'],
     output,
   );
   assert.doesNotMatch(output, /index\.d\.ts/, output);

@@ -9,6 +9,7 @@ use ssecast::ErrorKind;
 use crate::config;
 use crate::errors::{not_unicode, to_py_err, type_name};
 use crate::payload;
+use crate::subscription::{topics_arg, Subscription};
 use crate::tokens;
 
 /// Payloads larger than this are published with the GIL released.
@@ -179,6 +180,37 @@ impl Engine {
         let ttl = tokens::ttl(py, METHOD, ttl)?;
         self.inner
             .publisher_token(&topics, ttl)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Opens an in-app stream: what ``GET /events`` would send for ``topics``
+    /// (one ``str`` or several; none: the default topic), resumed after
+    /// ``last_event_id`` (a browser's ``Last-Event-ID``, passed as it came), for
+    /// the application to send on its own route. ``async for chunk in
+    /// subscription`` gives ``bytes`` ready to write as they are; see
+    /// :class:`Subscription` and ``ssecast.fastapi.EventStreamResponse``.
+    ///
+    /// Raises :class:`InvalidTopicError` for a bad topic or more than
+    /// ``max_topics_per_connection``, :class:`InvalidIdError` for an id no
+    /// event can have (an unknown one gives the reset signal instead),
+    /// :class:`StoppedError` after :meth:`stop`,
+    /// :class:`TooManyConnectionsError` when ``max_connections`` streams are
+    /// open, and ``TypeError`` for arguments of the wrong type.
+    #[pyo3(signature = (topics, last_event_id = None))]
+    fn subscribe(
+        &self,
+        py: Python<'_>,
+        topics: &Bound<'_, PyAny>,
+        last_event_id: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Subscription> {
+        let topics = topics_arg(py, topics)?;
+        let last_event_id = last_event_id
+            .filter(|id| !id.is_none())
+            .map(|id| str_arg(py, "subscribe", "last_event_id", ErrorKind::InvalidId, id))
+            .transpose()?;
+        self.inner
+            .subscribe(&topics, last_event_id.as_deref())
+            .map(Subscription::new)
             .map_err(|e| to_py_err(py, e))
     }
 

@@ -26,7 +26,7 @@ const BASE_DOC: &str = "Base class of every ssecast error. `code` names the kind
 /// `code` of the base class itself; every raised error is a subclass with a core code.
 const BASE_CODE: &str = "ERROR";
 
-const KIND_CLASSES: [KindClass; 10] = [
+const KIND_CLASSES: [KindClass; 11] = [
     KindClass {
         kind: ErrorKind::InvalidConfig,
         name: "ConfigError",
@@ -76,6 +76,11 @@ const KIND_CLASSES: [KindClass; 10] = [
         kind: ErrorKind::Internal,
         name: "InternalError",
         doc: "Any other operating-system or runtime failure inside the engine.",
+    },
+    KindClass {
+        kind: ErrorKind::TooManyConnections,
+        name: "TooManyConnectionsError",
+        doc: "max_connections streams are open (in-app subscriptions included).",
     },
 ];
 

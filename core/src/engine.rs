@@ -15,6 +15,7 @@ use crate::event::Event;
 use crate::http::{serve, Shared};
 use crate::hub::Hub;
 use crate::report::Stats;
+use crate::subscription::{Subscription, Subscriptions};
 
 /// A running ssecast engine: an HTTP server on its own threads that streams
 /// published events to subscribers.
@@ -23,6 +24,7 @@ use crate::report::Stats;
 /// any thread without entering its runtime. Dropping it stops it.
 pub struct Engine {
     hub: Arc<Hub>,
+    subscriptions: Subscriptions,
     addr: SocketAddr,
     /// Signs tokens when `jwt_secret` is set.
     minter: Option<TokenMinter>,
@@ -81,6 +83,7 @@ impl Engine {
             .is_some()
             .then(|| TokenMinter::from_config(&config))
             .transpose()?;
+        let subscriptions = Subscriptions::new(hub.clone(), &config);
         let shared = Arc::new(Shared {
             hub: hub.clone(),
             config,
@@ -100,6 +103,7 @@ impl Engine {
         tracing::info!("ssecast listening on {addr}");
         Ok(Engine {
             hub,
+            subscriptions,
             addr,
             minter,
             running: Mutex::new(Some(Running {
@@ -172,6 +176,23 @@ impl Engine {
                 "minting tokens needs jwt_secret in the engine's configuration",
             )
         })
+    }
+
+    /// Opens an in-app subscription: the stream `GET /events` would serve for
+    /// `topics` (none: the default topic) resumed after `last_event_id`, for
+    /// the host to read and send on its own port. Same checks and errors as
+    /// the HTTP endpoint: [`ErrorKind::InvalidTopic`] for a bad topic or more
+    /// than `max_topics_per_connection`, [`ErrorKind::InvalidId`] for an id no
+    /// event can have, [`ErrorKind::Stopped`] after stop, and
+    /// [`ErrorKind::TooManyConnections`] when `max_connections` streams are
+    /// open. An id that is well formed but unknown gives the reset signal, as
+    /// on the engine's port. See [`Subscription`] for reading it.
+    pub fn subscribe<T: AsRef<str>>(
+        &self,
+        topics: &[T],
+        last_event_id: Option<&str>,
+    ) -> Result<Subscription> {
+        self.subscriptions.open(topics, last_event_id)
     }
 
     /// The engine's counters now.

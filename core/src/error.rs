@@ -27,13 +27,16 @@ pub enum ErrorKind {
     Bind = 9,
     /// Any other operating-system or runtime failure.
     Internal = 10,
+    /// `max_connections` streams are open; a new one (on the engine's port or
+    /// in the host's process) is refused until one closes.
+    TooManyConnections = 13,
     /// A publish or subscription would create a topic while `max_topics` exist.
     TooManyTopics = 14,
 }
 
 impl ErrorKind {
     /// Every kind, in numeric order.
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::InvalidConfig,
         ErrorKind::InvalidTopic,
         ErrorKind::InvalidEventName,
@@ -43,6 +46,7 @@ impl ErrorKind {
         ErrorKind::Stopped,
         ErrorKind::Bind,
         ErrorKind::Internal,
+        ErrorKind::TooManyConnections,
         ErrorKind::TooManyTopics,
     ];
 
@@ -59,6 +63,7 @@ impl ErrorKind {
             ErrorKind::Stopped => "STOPPED",
             ErrorKind::Bind => "BIND",
             ErrorKind::Internal => "INTERNAL",
+            ErrorKind::TooManyConnections => "TOO_MANY_CONNECTIONS",
             ErrorKind::TooManyTopics => "TOO_MANY_TOPICS",
         }
     }
@@ -75,6 +80,7 @@ impl ErrorKind {
             ErrorKind::Stopped => "engine is stopped",
             ErrorKind::Bind => "could not bind the listening socket",
             ErrorKind::Internal => "internal error",
+            ErrorKind::TooManyConnections => "too many open streams",
             ErrorKind::TooManyTopics => "too many topics",
         }
     }

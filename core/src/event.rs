@@ -79,7 +79,9 @@ impl<'a> Event<'a> {
     }
 }
 
-fn check_field(field: &str, value: &str, kind: ErrorKind) -> Result<()> {
+/// Checks a field: not empty, at most [`MAX_FIELD_BYTES`], no CR, LF or NUL;
+/// an error of `kind` naming `field` otherwise.
+pub(crate) fn check_field(field: &str, value: &str, kind: ErrorKind) -> Result<()> {
     if value.is_empty() {
         return Err(Error::new(kind, format!("{field} must not be empty")));
     }

@@ -37,6 +37,7 @@ mod http;
 mod hub;
 pub mod report;
 mod stream;
+pub mod subscription;
 
 pub use auth::{
     ttl_from_secs_f64, AccessControl, ConnectionSlot, Denial, DenialKind, Grant, Publisher,
@@ -48,4 +49,5 @@ pub use engine::Engine;
 pub use error::{Error, ErrorKind, Result};
 pub use event::{validate_topic, Event, DEFAULT_TOPIC, MAX_FIELD_BYTES, MAX_TOPIC_BYTES};
 pub use hub::MAX_ENGINE_ID_BYTES;
-pub use report::{ResetReason, Stats, RESET_EVENT};
+pub use report::{EndReason, ResetReason, Stats, RESET_EVENT};
+pub use subscription::{Chunk, Read, ReadySet, Subscription};

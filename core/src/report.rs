@@ -1,5 +1,5 @@
-//! What the engine reports to its host: its counters, and why a resuming
-//! client was sent the reset signal.
+//! What the engine reports to its host: its counters, why a resuming client
+//! was sent the reset signal, and why a stream ended.
 
 /// The name of the signal event sent to a resuming client whose `Last-Event-ID`
 /// cannot be resumed exactly.
@@ -21,6 +21,32 @@ impl ResetReason {
         match self {
             ResetReason::UnknownId => "unknown-id",
             ResetReason::HistoryGap => "history-gap",
+        }
+    }
+}
+
+/// Why a stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndReason {
+    /// The engine was stopped; everything published before the stop was
+    /// delivered first.
+    Stopped,
+    /// The reader fell behind the oldest event the history keeps (a slow
+    /// consumer): its client should reconnect with its last id and resume.
+    SlowConsumer,
+    /// The token the stream was opened with expired (streams on the engine's
+    /// port only: in-app subscriptions carry no token).
+    Expired,
+}
+
+impl EndReason {
+    /// A short name: `"stopped"`, `"slow-consumer"` or `"expired"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Stopped => "stopped",
+            EndReason::SlowConsumer => "slow-consumer",
+            EndReason::Expired => "expired",
         }
     }
 }

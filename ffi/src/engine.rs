@@ -30,7 +30,8 @@ const _: () = assert!(SSECAST_ENGINE_ID_MAX_LEN == ssecast::MAX_ENGINE_ID_BYTES)
 /// Functions: `ssecast_engine_start()`, `ssecast_engine_port()`,
 /// `ssecast_engine_stats()`, `ssecast_publish()`, `ssecast_publish_event()`,
 /// `ssecast_subscriber_token()`, `ssecast_publisher_token()`,
-/// `ssecast_engine_stop()`, `ssecast_engine_free()`. Every function except
+/// `ssecast_subscription_open()`, `ssecast_engine_stop()`,
+/// `ssecast_engine_free()`. Every function except
 /// `ssecast_engine_free()` may be called from any thread, concurrently.
 pub struct ssecast_engine {
     engine: Engine,
@@ -63,7 +64,7 @@ pub struct ssecast_event {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ssecast_stats {
-    /// Event streams (subscriber connections) open now.
+    /// Event streams open now: subscriber connections and in-app subscriptions.
     pub connections: usize,
     /// Topics that have subscribers or history.
     pub topics: usize,

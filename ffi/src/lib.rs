@@ -9,6 +9,7 @@ mod error;
 mod handle;
 mod panic;
 mod result;
+mod subscription;
 mod token;
 
 pub use config::{ssecast_config, ssecast_config_free, ssecast_config_new, ssecast_config_set};
@@ -19,6 +20,10 @@ pub use engine::{
 };
 pub use error::ssecast_last_error;
 pub use result::{ssecast_result, ssecast_result_code, ssecast_result_str};
+pub use subscription::{
+    ssecast_subscription, ssecast_subscription_fd, ssecast_subscription_free,
+    ssecast_subscription_open, ssecast_subscription_read,
+};
 pub use token::{ssecast_publisher_token, ssecast_subscriber_token};
 
 use std::ffi::c_char;

@@ -2,8 +2,8 @@
 //!
 //! A panic must never unwind into C. [`boundary`] catches it, records a message
 //! for `ssecast_last_error()` and returns a fallback chosen by the return type:
-//! `SSECAST_PANIC` for a result, NULL for a pointer, 0 for a number, nothing for
-//! `void`. [`fallible`] adds the result-code convention on top.
+//! `SSECAST_PANIC` for a result, NULL for a pointer, 0 for a number, -1 for a
+//! descriptor, nothing for `void`. [`fallible`] adds the result-code convention on top.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -39,6 +39,13 @@ impl<T> PanicFallback for *const T {
 impl PanicFallback for u16 {
     fn fallback() -> Self {
         0
+    }
+}
+
+/// `int` is returned only for file descriptors, where 0 would be a valid one.
+impl PanicFallback for std::ffi::c_int {
+    fn fallback() -> Self {
+        -1
     }
 }
 

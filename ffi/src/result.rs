@@ -41,6 +41,9 @@ pub enum ssecast_result {
     SSECAST_BIND = 9,
     /// Any other operating-system or runtime failure.
     SSECAST_INTERNAL = 10,
+    /// `max_connections` streams are open (streams on the engine's port and
+    /// in-app subscriptions together); try again once one has closed.
+    SSECAST_TOO_MANY_CONNECTIONS = 13,
     /// Publishing or subscribing would create a topic while the engine holds
     /// `max_topics` topics.
     SSECAST_TOO_MANY_TOPICS = 14,
@@ -49,12 +52,23 @@ pub enum ssecast_result {
     /// A bug inside ssecast was caught at the library boundary; the message is in
     /// `ssecast_last_error()`. Please report it.
     SSECAST_PANIC = 101,
+    /// `ssecast_subscription_read()` found nothing to read within its timeout
+    /// (at once for a timeout of 0). Not a failure: read again later, for
+    /// example when the subscription's descriptor becomes readable.
+    SSECAST_AGAIN = 102,
+    /// The subscription's stream is over: the engine was stopped (after
+    /// everything published before the stop was read) or the reader fell
+    /// behind the history (a slow consumer). `ssecast_last_error()` says which.
+    /// Every later read returns it again; free the subscription.
+    SSECAST_END = 103,
+    /// Another thread is reading this subscription right now; nothing was done.
+    SSECAST_BUSY = 104,
 }
 
 use ssecast_result::*;
 
 /// Every result code, in numeric order.
-const ALL: [ssecast_result; 14] = [
+const ALL: [ssecast_result; 18] = [
     SSECAST_OK,
     SSECAST_NULL_PARAMETER,
     SSECAST_INVALID_CONFIG,
@@ -66,9 +80,13 @@ const ALL: [ssecast_result; 14] = [
     SSECAST_STOPPED,
     SSECAST_BIND,
     SSECAST_INTERNAL,
+    SSECAST_TOO_MANY_CONNECTIONS,
     SSECAST_TOO_MANY_TOPICS,
     SSECAST_BUFFER_TOO_SMALL,
     SSECAST_PANIC,
+    SSECAST_AGAIN,
+    SSECAST_END,
+    SSECAST_BUSY,
 ];
 
 impl ssecast_result {
@@ -83,6 +101,7 @@ impl ssecast_result {
             ErrorKind::TooLarge => SSECAST_TOO_LARGE,
             ErrorKind::Stopped => SSECAST_STOPPED,
             ErrorKind::Bind => SSECAST_BIND,
+            ErrorKind::TooManyConnections => SSECAST_TOO_MANY_CONNECTIONS,
             ErrorKind::TooManyTopics => SSECAST_TOO_MANY_TOPICS,
             _ => SSECAST_INTERNAL,
         }
@@ -102,6 +121,9 @@ impl ssecast_result {
             SSECAST_NULL_PARAMETER => "NULL_PARAMETER",
             SSECAST_BUFFER_TOO_SMALL => "BUFFER_TOO_SMALL",
             SSECAST_PANIC => "PANIC",
+            SSECAST_AGAIN => "AGAIN",
+            SSECAST_END => "END",
+            SSECAST_BUSY => "BUSY",
             other => other.kind().map_or("INTERNAL", ErrorKind::code),
         }
     }
@@ -113,6 +135,9 @@ impl ssecast_result {
             SSECAST_NULL_PARAMETER => "a required pointer argument is NULL",
             SSECAST_BUFFER_TOO_SMALL => "output buffer too small",
             SSECAST_PANIC => "internal error: a panic was caught at the library boundary",
+            SSECAST_AGAIN => "nothing to read yet",
+            SSECAST_END => "the stream has ended",
+            SSECAST_BUSY => "another thread is using this subscription",
             other => other.kind().map_or("internal error", ErrorKind::describe),
         }
     }

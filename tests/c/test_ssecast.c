@@ -3,8 +3,8 @@
  *
  * Build and run (what `make test-c` does, dynamically and statically linked,
  * then under valgrind):
- *   gcc -Wall -Wextra -Werror -Wpedantic test_ssecast.c sse_reader.c \
- *       $(pkg-config --cflags --libs ssecast) -lpthread -o test_ssecast
+ *   gcc -Wall -Wextra -Werror -Wpedantic test_ssecast.c test_subscription.c harness.c \
+ *       sse_reader.c $(pkg-config --cflags --libs ssecast) -lpthread -o test_ssecast
  *   ./test_ssecast vectors.txt tokens.txt
  * (vectors.txt: vectors_to_text.py events.json; tokens.txt: tokens_to_text.py
  * core/src/auth/fixtures, the JWT fixtures PyJWT and openssl made).
@@ -22,60 +22,13 @@
 
 #include <ssecast.h>
 
+#include "harness.h"
 #include "sse_reader.h"
 
-/* ---- a tiny test harness ---- */
-
-static int check_failures;
 static const char *vectors_path;
 static const char *tokens_path;
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "    %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            check_failures++;                                                          \
-        }                                                                              \
-    } while (0)
-
-/* Checks that `expr` returns `want` and, for failures, that a message is set. */
-#define CHECK_RC(expr, want) check_rc((expr), (want), #expr, __FILE__, __LINE__)
-
-static void check_rc(ssecast_result got, ssecast_result want, const char *expr, const char *file, int line) {
-    const char *message = ssecast_last_error();
-    if (got != want) {
-        fprintf(stderr, "    %s:%d: %s returned %s, expected %s (last error: %s)\n", file, line, expr,
-                ssecast_result_code(got), ssecast_result_code(want), message ? message : "NULL");
-        check_failures++;
-    } else if ((want == SSECAST_OK) != (message == NULL)) {
-        fprintf(stderr, "    %s:%d: %s: last error is %s after %s\n", file, line, expr,
-                message ? message : "NULL", ssecast_result_code(got));
-        check_failures++;
-    }
-}
-
-/* The last error message contains `part`. */
-static int last_error_mentions(const char *part) {
-    const char *message = ssecast_last_error();
-    return message != NULL && strstr(message, part) != NULL;
-}
-
 /* ---- helpers ---- */
-
-static ssecast_engine *start_engine(const char *const *pairs) {
-    ssecast_config *cfg = ssecast_config_new();
-    CHECK(cfg != NULL);
-    CHECK_RC(ssecast_config_set(cfg, "port", "0"), SSECAST_OK);
-    CHECK_RC(ssecast_config_set(cfg, "worker_threads", "2"), SSECAST_OK);
-    CHECK_RC(ssecast_config_set(cfg, "keepalive_ms", "0"), SSECAST_OK);
-    for (; pairs != NULL && pairs[0] != NULL; pairs += 2)
-        CHECK_RC(ssecast_config_set(cfg, pairs[0], pairs[1]), SSECAST_OK);
-    ssecast_engine *engine = NULL;
-    CHECK_RC(ssecast_engine_start(cfg, &engine), SSECAST_OK);
-    ssecast_config_free(cfg);
-    CHECK(engine != NULL);
-    return engine;
-}
 
 static int subscribe(sse_reader *reader, ssecast_engine *engine, const char *target) {
     uint16_t port = ssecast_engine_port(engine);
@@ -100,12 +53,6 @@ static void expect_frame(sse_reader *reader, const char *want, size_t want_len) 
     }
 }
 
-static uint64_t published_count(ssecast_engine *engine) {
-    ssecast_stats stats = {0, 0, 0, 0};
-    CHECK_RC(ssecast_engine_stats(engine, &stats), SSECAST_OK);
-    return stats.published;
-}
-
 /* ---- tests ---- */
 
 static void test_version_and_result_codes(void) {
@@ -114,6 +61,9 @@ static void test_version_and_result_codes(void) {
     CHECK(SSECAST_OK == 0 && SSECAST_NULL_PARAMETER == 1 && SSECAST_INVALID_CONFIG == 2);
     CHECK(SSECAST_INVALID_ID == 5 && SSECAST_STOPPED == 8 && SSECAST_INTERNAL == 10);
     CHECK(SSECAST_BUFFER_TOO_SMALL == 100 && SSECAST_PANIC == 101);
+    CHECK(SSECAST_TOO_MANY_CONNECTIONS == 13 && SSECAST_AGAIN == 102 && SSECAST_END == 103 && SSECAST_BUSY == 104);
+    CHECK(strcmp(ssecast_result_code(SSECAST_END), "END") == 0);
+    CHECK(strcmp(ssecast_result_code(SSECAST_TOO_MANY_CONNECTIONS), "TOO_MANY_CONNECTIONS") == 0);
     CHECK(strcmp(ssecast_result_code(SSECAST_INVALID_ID), "INVALID_ID") == 0);
     CHECK(strcmp(ssecast_result_code(SSECAST_BUFFER_TOO_SMALL), "BUFFER_TOO_SMALL") == 0);
     CHECK(strcmp(ssecast_result_str(SSECAST_OK), "success") == 0);
@@ -575,8 +525,11 @@ static void test_wire_vectors(void) {
         fclose(file);
         return;
     }
-    /* One stream subscribed to every topic the vectors use. */
+    /* One stream subscribed to every topic the vectors use, over HTTP and in
+     * app: both must carry exactly the same bytes. */
     char target[8192] = "/events?topic=default";
+    char *topics[64] = {"default"};
+    size_t topic_count = 1;
     fseek(file, vectors_start, SEEK_SET);
     while (fgets(line, sizeof line, file) != NULL) {
         char tag[16], name[512], topic[1024];
@@ -585,17 +538,25 @@ static void test_wire_vectors(void) {
         size_t len;
         char *decoded = decode_field(topic, &len);
         if (decoded != NULL && len > 0 && strlen(decoded) == len && strchr(decoded, '\n') == NULL &&
-            len < 200) {
+            len < 200 && topic_count < 64) {
             char encoded[1024];
             sse_url_encode(decoded, encoded, sizeof encoded);
             strcat(target, "&topic=");
             strcat(target, encoded);
+            topics[topic_count++] = decoded;
+        } else {
+            free(decoded);
         }
-        free(decoded);
     }
+    ssecast_subscription *in_app = NULL;
+    CHECK_RC(ssecast_subscription_open(engine, (const char *const *)topics, topic_count, NULL, &in_app),
+             SSECAST_OK);
+    for (size_t i = 1; i < topic_count; i++)
+        free(topics[i]);
     sse_reader reader;
     if (subscribe(&reader, engine, target) != 0) {
         sse_close(&reader);
+        ssecast_subscription_free(in_app);
         ssecast_engine_free(engine);
         fclose(file);
         return;
@@ -677,11 +638,29 @@ static void test_wire_vectors(void) {
                     received.bytes + i, expected.bytes + i);
             break;
         }
-    printf("    %d wire vectors checked (%d not expressible as C strings: a NUL inside a topic, event or id)\n",
+    /* The in-app stream: the opening frame, then the same bytes. */
+    struct buffer in_app_bytes = {NULL, 0};
+    while (in_app != NULL && in_app_bytes.len < expected.len + 5) {
+        const uint8_t *data;
+        size_t len;
+        ssecast_result rc = ssecast_subscription_read(in_app, 20000, &data, &len);
+        CHECK_RC(rc, SSECAST_OK);
+        if (rc != SSECAST_OK)
+            break;
+        append(&in_app_bytes, (const char *)data, len);
+    }
+    CHECK(in_app_bytes.len == expected.len + 5);
+    CHECK(in_app_bytes.len >= 5 && memcmp(in_app_bytes.bytes, ": ok\n", 5) == 0);
+    if (in_app_bytes.len == expected.len + 5)
+        CHECK(memcmp(in_app_bytes.bytes + 5, expected.bytes, expected.len) == 0);
+    printf("    %d wire vectors checked over HTTP and in app (%d not expressible as C strings: a NUL inside a "
+           "topic, event or id)\n",
            vectors - not_expressible, not_expressible);
     free(expected.bytes);
     free(received.bytes);
+    free(in_app_bytes.bytes);
     sse_close(&reader);
+    ssecast_subscription_free(in_app);
     ssecast_engine_free(engine);
 }
 
@@ -866,11 +845,6 @@ static void test_minting_misuse(void) {
 
 /* ---- runner ---- */
 
-struct test {
-    const char *name;
-    void (*run)(void);
-};
-
 static const struct test tests[] = {
     {"version and result codes", test_version_and_result_codes},
     {"publish and read back over a socket", test_publish_and_read_back},
@@ -901,16 +875,19 @@ int main(int argc, char **argv) {
     tokens_path = argv[2];
     alarm(600); /* a hung engine fails the suite instead of blocking CI */
     int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        check_failures = 0;
-        tests[i].run();
-        printf("%s - %s\n", check_failures == 0 ? "ok  " : "FAIL", tests[i].name);
-        fflush(stdout);
-        if (check_failures == 0)
-            passed++;
-        else
-            failed++;
-    }
+    const struct test *suites[] = {tests, subscription_tests};
+    const int counts[] = {(int)(sizeof tests / sizeof tests[0]), subscription_test_count};
+    for (int suite = 0; suite < 2; suite++)
+        for (int i = 0; i < counts[suite]; i++) {
+            check_failures = 0;
+            suites[suite][i].run();
+            printf("%s - %s\n", check_failures == 0 ? "ok  " : "FAIL", suites[suite][i].name);
+            fflush(stdout);
+            if (check_failures == 0)
+                passed++;
+            else
+                failed++;
+        }
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 && passed > 0 ? 0 : 1;
 }

@@ -9,6 +9,10 @@ on a port of its own, with history replay (``Last-Event-ID``) and fan-out::
         print(f"streams on http://127.0.0.1:{engine.port}/events?topic=chat")
         engine.publish("chat", {"text": "hello"}, event="message")
 
+To serve the streams on your own routes instead, ``engine.subscribe(topics,
+last_event_id)`` gives a :class:`Subscription` (``async for chunk in it``), and
+``ssecast.fastapi.EventStreamResponse`` streams one as a response.
+
 Errors are :class:`Error` subclasses whose ``code`` is the engine's code
 (``"INVALID_ID"``...); those caused by a bad argument are also ``ValueError``.
 ``ssecast.fastapi`` (imported on first use) starts an engine with a FastAPI app.
@@ -31,7 +35,9 @@ from ._ssecast import (
     InvalidIdError,
     InvalidTopicError,
     StoppedError,
+    Subscription,
     TooLargeError,
+    TooManyConnectionsError,
     TooManyTopicsError,
     __version__,
 )
@@ -48,14 +54,17 @@ __all__ = [
     "InvalidIdError",
     "InvalidTopicError",
     "StoppedError",
+    "Subscription",
     "TooLargeError",
+    "TooManyConnectionsError",
     "TooManyTopicsError",
     "__version__",
 ]
 
 
 def __getattr__(name: str) -> ModuleType:
-    """Imports ``ssecast.fastapi`` on first access, so FastAPI stays optional."""
-    if name == "fastapi":
-        return importlib.import_module(".fastapi", __name__)
+    """Imports ``ssecast.fastapi`` and ``ssecast.starlette`` on first access, so
+    FastAPI and Starlette stay optional."""
+    if name in ("fastapi", "starlette"):
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

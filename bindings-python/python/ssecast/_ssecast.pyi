@@ -1,6 +1,6 @@
 """Type stubs of the Rust extension module ``ssecast._ssecast``."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, ClassVar, final
@@ -18,8 +18,11 @@ __all__ = [
     "InvalidEventNameError",
     "InvalidIdError",
     "InvalidTopicError",
+    "ReadySet",
     "StoppedError",
+    "Subscription",
     "TooLargeError",
+    "TooManyConnectionsError",
     "TooManyTopicsError",
     "__version__",
 ]
@@ -102,6 +105,10 @@ class Engine:
         """A token (signed with ``jwt_secret``) to stream ``topics`` for ``ttl`` seconds."""
     def publisher_token(self, topics: Sequence[str], ttl: float | timedelta) -> str:
         """A token (signed with ``jwt_secret``) to publish on ``topics`` over HTTP for ``ttl``."""
+    def subscribe(
+        self, topics: str | Iterable[str], last_event_id: str | None = None
+    ) -> Subscription:
+        """Opens an in-app stream of ``topics``, resumed after ``last_event_id``."""
     def stats(self) -> dict[str, int]:
         """The engine's counters now."""
     def stop(self) -> None:
@@ -113,6 +120,37 @@ class Engine:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+@final
+class Subscription:
+    """An in-app stream: ``async for chunk in subscription`` gives ``bytes``."""
+
+    def __aiter__(self) -> Subscription: ...
+    def __anext__(self) -> Awaitable[bytes]: ...
+    def read_nowait(self) -> bytes | None:
+        """The next chunk if one is ready, else ``None``."""
+    def read(self, timeout: float | None = None) -> bytes | None:
+        """Waits on this thread up to ``timeout`` seconds for the next chunk."""
+    def _attach(self, ready: ReadySet) -> int: ...
+    @property
+    def ended(self) -> bool:
+        """True once the stream is over."""
+    @property
+    def end_reason(self) -> str | None:
+        """``"stopped"``, ``"slow-consumer"``, ``"closed"``, or ``None``."""
+    def close(self) -> None:
+        """Releases the subscription's topics at once; idempotent."""
+
+@final
+class ReadySet:
+    """Where an event loop learns which subscriptions have something to read."""
+
+    def __new__(cls) -> ReadySet: ...
+    @property
+    def fd(self) -> int:
+        """The descriptor to watch for readability."""
+    def take(self) -> list[int]:
+        """The tokens of the subscriptions woken since the last call."""
 
 class Error(Exception):
     """Base class of every ssecast error."""
@@ -148,3 +186,6 @@ class TooManyTopicsError(Error):
 
 class InternalError(Error):
     """Any other failure inside the engine."""
+
+class TooManyConnectionsError(Error):
+    """max_connections streams are open (in-app subscriptions included)."""

@@ -1,4 +1,5 @@
-"""FastAPI integration: an engine that starts and stops with the app.
+"""FastAPI integration: an engine that starts and stops with the app, and its
+streams on your own routes.
 
 ::
 
@@ -19,10 +20,17 @@ lifespan of your own, enter ours inside it::
         async with ssecast.fastapi.lifespan(port=8081)(app):
             yield
 
-Browsers reach the engine's own port, which is another origin than the app's:
-list the app's origin in ``cors_origins``, or put both behind one reverse proxy
-(see the README, "Same-origin deployment"). FastAPI is imported only by this
-module; install it with ``pip install "ssecast[fastapi]"``.
+Streams on the app's own origin, behind its own dependencies (in-app streams)::
+
+    @app.get("/notifications")
+    async def notifications(request: Request, engine: EngineDep,
+                            user: User = Depends(current_user)) -> EventStreamResponse:
+        return EventStreamResponse(engine, [f"user/{user.id}"], request)
+
+Or let browsers reach the engine's own port, which is another origin than the
+app's: list the app's origin in ``cors_origins``, or put both behind one reverse
+proxy (see the README, "Same-origin deployment"). FastAPI is imported only by
+this module; install it with ``pip install "ssecast[fastapi]"``.
 """
 
 from __future__ import annotations
@@ -35,13 +43,21 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable
 from fastapi import Depends, FastAPI, Request
 
 from ._ssecast import Engine
+from .starlette import EventStreamResponse, last_event_id
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ._ssecast import _EngineConfig
 
-__all__ = ["STATE_KEY", "EngineDep", "get_engine", "lifespan"]
+__all__ = [
+    "STATE_KEY",
+    "EngineDep",
+    "EventStreamResponse",
+    "get_engine",
+    "last_event_id",
+    "lifespan",
+]
 
 STATE_KEY = "ssecast"
 """Name of the engine in ``app.state`` and in the lifespan state."""

@@ -21,9 +21,6 @@ pub(crate) struct Shared {
 impl Shared {
     /// How the streams of this server open and keep themselves alive.
     pub(crate) fn stream_settings(&self) -> StreamSettings {
-        StreamSettings {
-            retry_ms: self.config.retry_ms,
-            keepalive: self.config.keepalive_ms > 0,
-        }
+        StreamSettings::new(&self.config)
     }
 }

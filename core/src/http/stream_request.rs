@@ -22,8 +22,8 @@ use super::shared::Shared;
 use super::urlencoded;
 use crate::auth::{ConnectionSlot, RequestParts};
 use crate::config::Config;
-use crate::event::{validate_topic, DEFAULT_TOPIC, MAX_FIELD_BYTES};
-use crate::stream::EventStream;
+use crate::error::ErrorKind;
+use crate::stream::{EventStream, StreamRequest};
 
 /// A stream ready to be served: the response headers and the body.
 pub(crate) struct OpenStream {
@@ -79,7 +79,7 @@ fn open_checked(
     if *cors == Cors::Refused {
         return Err(cors::refused());
     }
-    let request = StreamRequest::parse(&shared.config, uri, headers)
+    let HttpRequest { request, poll } = HttpRequest::parse(&shared.config, uri, headers)
         .map_err(|message| Answer::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message))?;
     let hub = &shared.hub;
     if hub.is_stopped() {
@@ -99,7 +99,7 @@ fn open_checked(
     let slot = hub.take_stream_slot().ok_or_else(|| {
         Answer::error(
             StatusCode::SERVICE_UNAVAILABLE,
-            "TOO_MANY_CONNECTIONS",
+            ErrorKind::TooManyConnections.code(),
             format!(
                 "the server holds its maximum of {} streams",
                 hub.max_streams()
@@ -109,7 +109,7 @@ fn open_checked(
     })?;
     let mut settings = shared.stream_settings();
     // A long-poll answers with events only; its wait ends with an empty body.
-    settings.keepalive &= !request.poll;
+    settings.keepalive &= !poll;
     let mut stream = EventStream::open(
         hub.clone(),
         slot,
@@ -130,7 +130,7 @@ fn open_checked(
     Ok(OpenStream {
         headers: stream_headers(),
         stream: Box::new(stream),
-        poll: request.poll,
+        poll,
         client_slot,
     })
 }
@@ -144,19 +144,19 @@ fn deadline(expires_at: SystemTime) -> Option<Instant> {
     Instant::now().checked_add(left)
 }
 
-/// The topics and resume point a stream request asks for, and how it is served.
+/// A stream request: its checked topics and resume point, and how it is served.
 #[derive(Debug, PartialEq, Eq)]
-struct StreamRequest {
-    topics: Vec<String>,
-    last_event_id: Option<String>,
+struct HttpRequest {
+    request: StreamRequest,
     /// `transport=poll`: one complete answer instead of a stream.
     poll: bool,
 }
 
-impl StreamRequest {
+impl HttpRequest {
     /// Reads `topic` (repeated), `lastEventId` and `transport` (`stream`, the
     /// default, or `poll`) from the query, and the `Last-Event-ID` header,
-    /// which wins over the query.
+    /// which wins over the query; topics and id are checked as every stream's
+    /// are ([`StreamRequest::new`]).
     fn parse(config: &Config, uri: &Uri, headers: &HeaderMap) -> Result<Self, String> {
         let mut topics: Vec<String> = Vec::new();
         let mut query_id = None;
@@ -166,19 +166,7 @@ impl StreamRequest {
                 String::from_utf8(value.clone()).map_err(|_| format!("{name} is not valid UTF-8"))
             };
             match key.as_slice() {
-                b"topic" => {
-                    let value = utf8("topic")?;
-                    validate_topic(&value).map_err(|e| e.to_string())?;
-                    if !topics.contains(&value) {
-                        if topics.len() == config.max_topics_per_connection {
-                            return Err(format!(
-                                "more than {} topics requested (max_topics_per_connection)",
-                                config.max_topics_per_connection
-                            ));
-                        }
-                        topics.push(value);
-                    }
-                }
+                b"topic" => topics.push(utf8("topic")?),
                 b"lastEventId" => query_id = Some(utf8("lastEventId")?),
                 b"transport" => {
                     poll = match utf8("transport")?.as_str() {
@@ -190,9 +178,6 @@ impl StreamRequest {
                 _ => {}
             }
         }
-        if topics.is_empty() {
-            topics.push(DEFAULT_TOPIC.to_owned());
-        }
         // The header wins: a browser reconnecting sends its newest id there while
         // the URL still carries the id the page was opened with.
         let header_id = match headers.get("last-event-id") {
@@ -203,23 +188,14 @@ impl StreamRequest {
             ),
             None => None,
         };
-        let last_event_id = header_id
-            .or(query_id)
-            .map(|id| id.trim_matches(' ').to_owned())
-            .filter(|id| !id.is_empty());
-        if last_event_id
-            .as_ref()
-            .is_some_and(|id| id.len() > MAX_FIELD_BYTES)
-        {
-            return Err(format!(
-                "Last-Event-ID is longer than {MAX_FIELD_BYTES} bytes"
-            ));
-        }
-        Ok(StreamRequest {
-            topics,
-            last_event_id,
-            poll,
-        })
+        let last_event_id = header_id.or(query_id);
+        let request = StreamRequest::new(
+            config.max_topics_per_connection,
+            &topics,
+            last_event_id.as_deref(),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(HttpRequest { request, poll })
     }
 }
 
@@ -227,24 +203,31 @@ impl StreamRequest {
 mod tests {
     use super::*;
 
-    fn parse(uri: &str, last_event_id: Option<&str>) -> Result<StreamRequest, String> {
+    fn parse(uri: &str, last_event_id: Option<&str>) -> Result<HttpRequest, String> {
         let mut headers = HeaderMap::new();
         if let Some(id) = last_event_id {
             headers.insert("last-event-id", id.parse().unwrap());
         }
-        StreamRequest::parse(&Config::default(), &uri.parse().unwrap(), &headers)
+        HttpRequest::parse(&Config::default(), &uri.parse().unwrap(), &headers)
     }
 
     #[test]
     fn topics_and_ids() {
         let r = parse("/events?topic=a&topic=b&topic=a&lastEventId=q", None).unwrap();
-        assert_eq!(r.topics, ["a", "b"]);
-        assert_eq!(r.last_event_id.as_deref(), Some("q"));
+        assert_eq!(r.request.topics, ["a", "b"]);
+        assert_eq!(r.request.last_event_id.as_deref(), Some("q"));
         let r = parse("/events?lastEventId=q", Some(" h ")).unwrap();
-        assert_eq!(r.topics, ["default"]);
-        assert_eq!(r.last_event_id.as_deref(), Some("h"), "the header wins");
+        assert_eq!(r.request.topics, ["default"]);
         assert_eq!(
-            parse("/events?lastEventId=", None).unwrap().last_event_id,
+            r.request.last_event_id.as_deref(),
+            Some("h"),
+            "the header wins"
+        );
+        assert_eq!(
+            parse("/events?lastEventId=", None)
+                .unwrap()
+                .request
+                .last_event_id,
             None
         );
         assert!(!r.poll);
@@ -265,10 +248,11 @@ mod tests {
         assert!(parse("/events?lastEventId=%c3", None)
             .unwrap_err()
             .contains("UTF-8"));
-        let long = "x".repeat(MAX_FIELD_BYTES + 1);
-        assert!(parse("/events", Some(&long))
+        let long = "x".repeat(crate::event::MAX_FIELD_BYTES + 1);
+        assert!(parse("/events", Some(&long)).unwrap_err().contains("limit"));
+        assert!(parse("/events?lastEventId=a%0Ab", None)
             .unwrap_err()
-            .contains("longer"));
+            .contains("line feed"));
         let bad = parse("/events?transport=websocket", None).unwrap_err();
         assert!(bad.contains("transport \"websocket\""), "{bad}");
     }

@@ -228,12 +228,18 @@ impl Hub {
         self.slots.take()
     }
 
+    /// A slot for a stream its host reads in process (counted, bounded, but
+    /// not waited for by stop), or `None` when `max_connections` are open.
+    pub(crate) fn take_hosted_stream_slot(&self) -> Option<StreamSlot> {
+        self.slots.take_hosted()
+    }
+
     /// The most streams open at once (`max_connections`).
     pub(crate) fn max_streams(&self) -> usize {
         self.slots.max()
     }
 
-    /// Resolves once no stream is open.
+    /// Resolves once no stream the server writes is open.
     pub(crate) async fn all_streams_closed(&self) {
         self.slots.all_closed().await;
     }

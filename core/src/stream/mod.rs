@@ -7,6 +7,7 @@
 //! opened with a token that expires ends then, with no timer of its own).
 
 mod batch;
+mod request;
 mod unsent;
 mod watch;
 
@@ -21,13 +22,15 @@ use http_body::{Body, Frame};
 use tokio::time::Instant;
 
 pub(crate) use batch::Batch;
+pub(crate) use request::StreamRequest;
 pub(crate) use watch::{Stall, StreamWatch};
 
+use crate::config::Config;
 use crate::encode::{encode_comment, encode_retry, encode_signal, KEEPALIVE};
 use crate::error::Error;
 use crate::hub::log::{Budget, Lagged};
 use crate::hub::{Hub, Registration, StreamSlot, Subscription, TopicHold};
-use crate::report::RESET_EVENT;
+use crate::report::{EndReason, RESET_EVENT};
 use unsent::Unsent;
 
 /// What polling a stream answers.
@@ -46,6 +49,16 @@ pub(crate) struct StreamSettings {
     pub(crate) retry_ms: u32,
     /// Send keep-alive comments when idle.
     pub(crate) keepalive: bool,
+}
+
+impl StreamSettings {
+    /// The settings `config` gives every stream.
+    pub(crate) fn new(config: &Config) -> Self {
+        StreamSettings {
+            retry_ms: config.retry_ms,
+            keepalive: config.keepalive_ms > 0,
+        }
+    }
 }
 
 /// Where a stream starts, for a long-poll's answer (see [`EventStream::take_start`]).
@@ -89,7 +102,8 @@ pub(crate) struct EventStream {
     /// Set once the deadline has passed: the newest sequence number the stream
     /// still sends before it ends.
     last_seq: Option<u64>,
-    done: bool,
+    /// Set once the stream has ended, with why.
+    ended: Option<EndReason>,
 }
 
 impl EventStream {
@@ -149,7 +163,7 @@ impl EventStream {
             scratch: Vec::new(),
             deadline: None,
             last_seq: None,
-            done: false,
+            ended: None,
         })
     }
 
@@ -272,9 +286,14 @@ impl EventStream {
         )
     }
 
-    fn end(&mut self) -> Polled {
-        self.done = true;
+    fn end(&mut self, reason: EndReason) -> Polled {
+        self.ended = Some(reason);
         Poll::Ready(None)
+    }
+
+    /// Why the stream ended, once it has.
+    pub(crate) fn end_reason(&self) -> Option<EndReason> {
+        self.ended
     }
 
     /// What to answer when frames are pending or the stream is over; `None` when
@@ -283,13 +302,16 @@ impl EventStream {
         if self.collect(batch).is_err() {
             self.hub.count_slow_consumer();
             tracing::debug!("closing a stream that fell behind the history");
-            return Some(self.end());
+            return Some(self.end(EndReason::SlowConsumer));
         }
         if !batch.is_empty() {
             return Some(self.emit(std::mem::take(batch)));
         }
-        if self.hub.is_stopped() || self.last_seq.is_some() {
-            return Some(self.end());
+        if self.hub.is_stopped() {
+            return Some(self.end(EndReason::Stopped));
+        }
+        if self.last_seq.is_some() {
+            return Some(self.end(EndReason::Expired));
         }
         None
     }
@@ -301,7 +323,7 @@ impl Body for EventStream {
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
         let this = self.get_mut();
-        if this.done {
+        if this.ended.is_some() {
             return Poll::Ready(None);
         }
         this.check_deadline();
@@ -326,7 +348,7 @@ impl Body for EventStream {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done
+        self.ended.is_some()
     }
 }
 
@@ -421,6 +443,7 @@ mod tests {
         });
         assert!(next(&mut stream).await.ends_with(b"data: last\n\n"));
         assert!(stream.frame().await.is_none(), "stop ends the stream");
+        assert_eq!(stream.end_reason(), Some(EndReason::Stopped));
         drop(stream);
         assert_eq!(hub.stats().connections, 0);
     }

@@ -1,0 +1,3 @@
+module ssecast.example/goserver
+
+go 1.19
