@@ -1,11 +1,13 @@
 //! Engine configuration: one set of keys shared by Rust, C, Python, Node and the CLI.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::durable::HistorySync;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The configuration of an [`Engine`](crate::Engine).
@@ -32,6 +34,16 @@ pub struct Config {
     pub history_bytes: usize,
     /// Oldest event kept for replay, in milliseconds; 0 keeps events regardless of age.
     pub history_ttl_ms: u64,
+    /// Directory of the durable history; `None` keeps history in memory only.
+    pub history_dir: Option<PathBuf>,
+    /// When published events reach the disk (with `history_dir`).
+    pub history_sync: HistorySync,
+    /// Most events kept on disk, all topics together (oldest dropped first).
+    pub disk_history_size: u64,
+    /// Most bytes of events kept on disk, all topics together.
+    pub disk_history_bytes: u64,
+    /// Oldest event kept on disk, in milliseconds; 0 keeps events regardless of age.
+    pub disk_history_ttl_ms: u64,
     /// Origins allowed to connect from a browser page of another origin; `*` allows any.
     pub cors_origins: Vec<String>,
     /// Host names served besides IP addresses and `localhost` names (`name`, or
@@ -128,6 +140,11 @@ impl Default for Config {
             history_size: 1000,
             history_bytes: 16 << 20,
             history_ttl_ms: 3_600_000,
+            history_dir: None,
+            history_sync: HistorySync::Batch,
+            disk_history_size: 1_000_000,
+            disk_history_bytes: 1 << 30,
+            disk_history_ttl_ms: 86_400_000,
             cors_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             keepalive_ms: 15_000,
@@ -235,6 +252,26 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo {
         name: "history_ttl_ms",
         help: "oldest event kept for replay, in ms (0: no age limit)",
+    },
+    KeyInfo {
+        name: "history_dir",
+        help: "directory of the durable history (empty: memory only)",
+    },
+    KeyInfo {
+        name: "history_sync",
+        help: "when events reach the disk: always (fsync per publish), batch, none",
+    },
+    KeyInfo {
+        name: "disk_history_size",
+        help: "most events kept on disk, all topics together",
+    },
+    KeyInfo {
+        name: "disk_history_bytes",
+        help: "most bytes of events kept on disk, all topics together",
+    },
+    KeyInfo {
+        name: "disk_history_ttl_ms",
+        help: "oldest event kept on disk, in ms (0: no age limit)",
     },
     KeyInfo {
         name: "cors_origins",
@@ -385,6 +422,18 @@ impl Config {
             "history_size" => self.history_size = parse(key, v, 1, 10_000_000)? as usize,
             "history_bytes" => self.history_bytes = parse(key, v, 1024, 1 << 40)? as usize,
             "history_ttl_ms" => self.history_ttl_ms = parse(key, v, 0, u64::MAX)?,
+            "history_dir" => self.history_dir = (!v.is_empty()).then(|| PathBuf::from(v)),
+            "history_sync" => {
+                self.history_sync = HistorySync::parse(v).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::InvalidConfig,
+                        format!("history_sync: expected always, batch or none, got {v:?}"),
+                    )
+                })?
+            }
+            "disk_history_size" => self.disk_history_size = parse(key, v, 1, 1 << 40)?,
+            "disk_history_bytes" => self.disk_history_bytes = parse(key, v, 1 << 16, 1 << 50)?,
+            "disk_history_ttl_ms" => self.disk_history_ttl_ms = parse(key, v, 0, u64::MAX)?,
             "cors_origins" => self.cors_origins = list(v),
             "allowed_hosts" => self.allowed_hosts = list(v),
             "keepalive_ms" => {
@@ -459,6 +508,15 @@ impl Config {
             "history_size" => self.history_size.to_string(),
             "history_bytes" => self.history_bytes.to_string(),
             "history_ttl_ms" => self.history_ttl_ms.to_string(),
+            "history_dir" => self
+                .history_dir
+                .as_ref()
+                .map(|dir| dir.display().to_string())
+                .unwrap_or_default(),
+            "history_sync" => self.history_sync.as_str().to_owned(),
+            "disk_history_size" => self.disk_history_size.to_string(),
+            "disk_history_bytes" => self.disk_history_bytes.to_string(),
+            "disk_history_ttl_ms" => self.disk_history_ttl_ms.to_string(),
             "cors_origins" => self.cors_origins.join(","),
             "allowed_hosts" => self.allowed_hosts.join(","),
             "keepalive_ms" => self.keepalive_ms.to_string(),
@@ -553,6 +611,18 @@ impl Config {
                     "{key}: expected {MIN_DEADLINE_MS} to {MAX_DEADLINE_MS} ms, got {ms}"
                 ));
             }
+        }
+        if self
+            .history_dir
+            .as_ref()
+            .is_some_and(|dir| dir.as_os_str().is_empty())
+        {
+            return bad("history_dir must not be empty (leave it unset for memory only)".into());
+        }
+        if self.disk_history_size == 0 || self.disk_history_bytes < 1 << 16 {
+            return bad(
+                "disk_history_size must be at least 1 and disk_history_bytes at least 65536".into(),
+            );
         }
         if let Some(token) = &self.publish_token {
             if token.is_empty() || token.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
@@ -730,6 +800,13 @@ mod tests {
         config.set("keepalive_ms", "1000").unwrap();
         let err = config.set("history_size", "-1").unwrap_err();
         assert!(err.message().contains("history_size"));
+        let err = config.set("history_sync", "sometimes").unwrap_err();
+        assert!(
+            err.message().contains("always, batch or none"),
+            "{}",
+            err.message()
+        );
+        assert!(config.set("disk_history_bytes", "100").is_err());
         assert!(config.set("bind", "").is_err());
     }
 
@@ -854,6 +931,29 @@ mod tests {
             let err = config.validate().unwrap_err();
             assert!(err.message().contains("allowed_hosts"), "{bad}");
         }
+    }
+
+    #[test]
+    fn durable_history_keys() {
+        let mut config = Config::default();
+        assert_eq!(config.history_dir, None, "memory only by default");
+        assert_eq!(config.history_sync, HistorySync::Batch);
+        config.set("history_dir", "/var/lib/ssecast").unwrap();
+        config.set("history_sync", "always").unwrap();
+        assert_eq!(config.get("history_dir").unwrap(), "/var/lib/ssecast");
+        assert_eq!(config.get("history_sync").unwrap(), "always");
+        config.set("history_dir", "").unwrap();
+        assert_eq!(config.history_dir, None);
+        let toml_like: Config = serde_json::from_value(serde_json::json!({
+            "history_dir": "/data", "history_sync": "none", "disk_history_size": 0
+        }))
+        .unwrap();
+        assert_eq!(toml_like.history_sync, HistorySync::None);
+        assert!(toml_like
+            .validate()
+            .unwrap_err()
+            .message()
+            .contains("disk_history_size"));
     }
 
     #[test]

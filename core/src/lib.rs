@@ -29,6 +29,7 @@ struct ReadmeExamples;
 
 mod auth;
 mod config;
+mod durable;
 mod encode;
 mod engine;
 mod error;
@@ -44,6 +45,7 @@ pub use auth::{
     RequestParts, TokenMinter, MAX_TOKEN_BYTES, MAX_TRACKED_ADDRESSES, TOKEN_LEEWAY,
 };
 pub use config::{Config, KeyInfo, KEYS, SECRET_KEYS};
+pub use durable::HistorySync;
 pub use encode::encode_event;
 pub use engine::Engine;
 pub use error::{Error, ErrorKind, Result};
