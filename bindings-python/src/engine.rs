@@ -32,6 +32,8 @@ const DETACH_ABOVE_BYTES: usize = 64 * 1024;
 #[pyclass(frozen, module = "ssecast")]
 pub struct Engine {
     inner: ssecast::Engine,
+    /// `history_sync = always`: every publish waits for an fsync.
+    publish_waits: bool,
 }
 
 impl Drop for Engine {
@@ -55,16 +57,22 @@ impl Drop for Engine {
 // kept, 0.5-1.3 M/s released), and releases it above `DETACH_ABOVE_BYTES`, where
 // encoding takes long enough (about 1.5 ms for 1 MiB) that other Python threads
 // should run meanwhile. Measured with bench/publish.py; see README, "The GIL".
+// With `history_sync = always` every publish waits for an fsync: it always
+// releases the GIL then, so other threads run and share that fsync.
 #[pymethods]
 impl Engine {
     #[new]
     #[pyo3(signature = (**config))]
     fn new(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let config = config::from_kwargs(py, config)?;
+        let publish_waits = config.publish_waits_for_disk();
         let inner = py
             .detach(|| ssecast::Engine::start(config))
             .map_err(|e| to_py_err(py, e))?;
-        Ok(Engine { inner })
+        Ok(Engine {
+            inner,
+            publish_waits,
+        })
     }
 
     /// The TCP port the engine listens on (the one picked when ``port=0``).
@@ -90,8 +98,11 @@ impl Engine {
     /// Raises :class:`InvalidTopicError`, :class:`InvalidEventNameError`,
     /// :class:`InvalidIdError`, :class:`InvalidDataError` or :class:`TooLargeError`
     /// (all ``ValueError``) for a bad argument, :class:`StoppedError` after
-    /// :meth:`stop`, ``TypeError`` for an argument of the wrong type, and
-    /// ``ValueError`` for a ``retry`` outside 0..=4294967295.
+    /// :meth:`stop`, :class:`StorageError` when the durable history cannot take
+    /// the event, ``TypeError`` for an argument of the wrong type, and
+    /// ``ValueError`` for a ``retry`` outside 0..=4294967295. With
+    /// ``history_sync="always"`` it returns once the event is on disk (with the
+    /// GIL released meanwhile).
     #[pyo3(signature = (topic, data, *, event = None, id = None, retry = None))]
     fn publish(
         &self,
@@ -117,7 +128,7 @@ impl Engine {
             built.id = id.as_deref();
             built.retry = retry;
             let publish = || self.inner.publish(&topic, &built);
-            if built.data.len() > DETACH_ABOVE_BYTES {
+            if self.publish_waits || built.data.len() > DETACH_ABOVE_BYTES {
                 py.detach(publish)
             } else {
                 publish()

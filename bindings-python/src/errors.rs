@@ -3,7 +3,7 @@
 //! `ssecast.Error` is the base; each [`ErrorKind`] has a subclass whose class
 //! attribute `code` is the core code (`"INVALID_ID"`...). Kinds caused by a bad
 //! argument also subclass `ValueError`, `Stopped` subclasses `RuntimeError` and
-//! `Bind` subclasses `OSError`, so callers can catch either family. The classes
+//! `Bind` and `Storage` subclass `OSError`, so callers can catch either family. The classes
 //! are built once with `type(name, bases, namespace)` because an exception with
 //! two bases cannot be declared with `create_exception!`.
 
@@ -26,7 +26,7 @@ const BASE_DOC: &str = "Base class of every ssecast error. `code` names the kind
 /// `code` of the base class itself; every raised error is a subclass with a core code.
 const BASE_CODE: &str = "ERROR";
 
-const KIND_CLASSES: [KindClass; 11] = [
+const KIND_CLASSES: [KindClass; 12] = [
     KindClass {
         kind: ErrorKind::InvalidConfig,
         name: "ConfigError",
@@ -82,6 +82,13 @@ const KIND_CLASSES: [KindClass; 11] = [
         name: "TooManyConnectionsError",
         doc: "max_connections streams are open (in-app subscriptions included).",
     },
+    KindClass {
+        kind: ErrorKind::Storage,
+        name: "StorageError",
+        doc: "The durable history (history_dir) cannot be opened, read or written: another \
+engine holds the directory, it is not writable, the disk is full, the store is damaged or \
+from a newer version. The message names the directory and the cause.",
+    },
 ];
 
 /// The built classes: the base, then one per entry of [`KIND_CLASSES`].
@@ -119,7 +126,7 @@ fn builtin_family(py: Python<'_>, kind: ErrorKind) -> Option<Bound<'_, PyType>> 
         Some(py.get_type::<PyValueError>())
     } else if kind == ErrorKind::Stopped {
         Some(py.get_type::<PyRuntimeError>())
-    } else if kind == ErrorKind::Bind {
+    } else if matches!(kind, ErrorKind::Bind | ErrorKind::Storage) {
         Some(py.get_type::<PyOSError>())
     } else {
         None

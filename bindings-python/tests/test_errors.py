@@ -24,6 +24,7 @@ KIND_CLASSES = {
     ssecast.BindError: ("BIND", OSError),
     ssecast.InternalError: ("INTERNAL", None),
     ssecast.TooManyTopicsError: ("TOO_MANY_TOPICS", None),
+    ssecast.StorageError: ("STORAGE", OSError),
 }
 
 

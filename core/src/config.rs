@@ -687,6 +687,13 @@ impl Config {
         Duration::from_millis(self.write_timeout_ms)
     }
 
+    /// True when `publish` returns only once its event is on disk
+    /// (`history_dir` with `history_sync = always`): hosts call it off threads
+    /// that must not wait (Python releases the GIL around it).
+    pub fn publish_waits_for_disk(&self) -> bool {
+        self.history_dir.is_some() && self.history_sync == HistorySync::Always
+    }
+
     /// The address to bind, from a configuration that passed [`Config::validate`]
     /// (loopback if `bind` does not parse).
     pub(crate) fn bind_ip(&self) -> IpAddr {

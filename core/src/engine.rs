@@ -39,8 +39,11 @@ struct Running {
 }
 
 impl Engine {
-    /// Validates `config`, binds the port (0 picks a free one) and starts serving
-    /// on a runtime of its own. Returns once the socket accepts connections.
+    /// Validates `config`, binds the port (0 picks a free one), opens the durable
+    /// history (with `history_dir`) and starts serving on a runtime of its own.
+    /// Returns once the socket accepts connections. Fails with
+    /// [`ErrorKind::Storage`] when the history directory cannot be used (see the
+    /// README, "Durable history").
     pub fn start(config: Config) -> Result<Engine> {
         config.validate()?;
         let ip: IpAddr = config.bind_ip();
@@ -66,7 +69,7 @@ impl Engine {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
-        let hub = Arc::new(Hub::new(&config));
+        let hub = Arc::new(Hub::new(&config)?);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (done_tx, server_done) = mpsc::channel();
         let grace = Duration::from_millis(config.shutdown_timeout_ms);
@@ -128,6 +131,13 @@ impl Engine {
     /// Publishes `event` to `topic` and returns its id. Callable from any thread;
     /// never blocks on a socket. Fails with a clear error for a bad topic, event
     /// name, id or payload, and with [`ErrorKind::Stopped`] after [`Engine::stop`].
+    ///
+    /// With `history_dir` and `history_sync = always` it returns once the event
+    /// is fsynced (concurrent publishers share one fsync). Fails with
+    /// [`ErrorKind::Storage`] when the durable history cannot take the event
+    /// (disk full, I/O error): the event is then not published, or, when the
+    /// failure comes after it was queued, it may have reached live subscribers
+    /// and may still be stored.
     pub fn publish(&self, topic: &str, event: &Event<'_>) -> Result<String> {
         self.hub.publish(topic, event)
     }
@@ -202,7 +212,9 @@ impl Engine {
 
     /// Stops accepting connections, sends every stream what was published before
     /// the call, closes the streams, and joins the engine's threads. Idempotent.
-    /// Waits at most `shutdown_timeout_ms` for streams to flush.
+    /// Waits at most `shutdown_timeout_ms` for streams to flush. With
+    /// `history_dir`, then writes and syncs what the durable history still
+    /// queues and releases the directory.
     pub fn stop(&self) {
         // The lock is held until the engine has stopped, so a concurrent call
         // returns only once the first one has finished.
@@ -224,6 +236,8 @@ impl Engine {
         } else {
             runtime.shutdown_timeout(Duration::from_secs(1));
         }
+        // Streams have flushed: write what the durable history still queues.
+        self.hub.close_history();
     }
 
     /// True once [`Engine::stop`] has been called.

@@ -27,6 +27,11 @@ pub enum ErrorKind {
     Bind = 9,
     /// Any other operating-system or runtime failure.
     Internal = 10,
+    /// The durable history (`history_dir`) cannot be opened, read or written:
+    /// another engine holds the directory, it is not writable, the disk is
+    /// full, the store is damaged or from a newer version. The message names
+    /// `history_dir` and the cause.
+    Storage = 12,
     /// `max_connections` streams are open; a new one (on the engine's port or
     /// in the host's process) is refused until one closes.
     TooManyConnections = 13,
@@ -36,7 +41,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in numeric order.
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::InvalidConfig,
         ErrorKind::InvalidTopic,
         ErrorKind::InvalidEventName,
@@ -46,6 +51,7 @@ impl ErrorKind {
         ErrorKind::Stopped,
         ErrorKind::Bind,
         ErrorKind::Internal,
+        ErrorKind::Storage,
         ErrorKind::TooManyConnections,
         ErrorKind::TooManyTopics,
     ];
@@ -63,6 +69,7 @@ impl ErrorKind {
             ErrorKind::Stopped => "STOPPED",
             ErrorKind::Bind => "BIND",
             ErrorKind::Internal => "INTERNAL",
+            ErrorKind::Storage => "STORAGE",
             ErrorKind::TooManyConnections => "TOO_MANY_CONNECTIONS",
             ErrorKind::TooManyTopics => "TOO_MANY_TOPICS",
         }
@@ -80,6 +87,7 @@ impl ErrorKind {
             ErrorKind::Stopped => "engine is stopped",
             ErrorKind::Bind => "could not bind the listening socket",
             ErrorKind::Internal => "internal error",
+            ErrorKind::Storage => "durable history storage failure",
             ErrorKind::TooManyConnections => "too many open streams",
             ErrorKind::TooManyTopics => "too many topics",
         }

@@ -41,6 +41,11 @@ pub enum ssecast_result {
     SSECAST_BIND = 9,
     /// Any other operating-system or runtime failure.
     SSECAST_INTERNAL = 10,
+    /// The durable history (`history_dir`) cannot be opened, read or written:
+    /// another engine holds the directory, it is not writable, the disk is
+    /// full, the store is damaged or from a newer version. The message in
+    /// `ssecast_last_error()` names the directory and the cause.
+    SSECAST_STORAGE = 12,
     /// `max_connections` streams are open (streams on the engine's port and
     /// in-app subscriptions together); try again once one has closed.
     SSECAST_TOO_MANY_CONNECTIONS = 13,
@@ -68,7 +73,7 @@ pub enum ssecast_result {
 use ssecast_result::*;
 
 /// Every result code, in numeric order.
-const ALL: [ssecast_result; 18] = [
+const ALL: [ssecast_result; 19] = [
     SSECAST_OK,
     SSECAST_NULL_PARAMETER,
     SSECAST_INVALID_CONFIG,
@@ -80,6 +85,7 @@ const ALL: [ssecast_result; 18] = [
     SSECAST_STOPPED,
     SSECAST_BIND,
     SSECAST_INTERNAL,
+    SSECAST_STORAGE,
     SSECAST_TOO_MANY_CONNECTIONS,
     SSECAST_TOO_MANY_TOPICS,
     SSECAST_BUFFER_TOO_SMALL,
@@ -101,6 +107,7 @@ impl ssecast_result {
             ErrorKind::TooLarge => SSECAST_TOO_LARGE,
             ErrorKind::Stopped => SSECAST_STOPPED,
             ErrorKind::Bind => SSECAST_BIND,
+            ErrorKind::Storage => SSECAST_STORAGE,
             ErrorKind::TooManyConnections => SSECAST_TOO_MANY_CONNECTIONS,
             ErrorKind::TooManyTopics => SSECAST_TOO_MANY_TOPICS,
             _ => SSECAST_INTERNAL,

@@ -189,3 +189,6 @@ class InternalError(Error):
 
 class TooManyConnectionsError(Error):
     """max_connections streams are open (in-app subscriptions included)."""
+
+class StorageError(Error, OSError):
+    """The durable history (history_dir) cannot be opened, read or written."""

@@ -44,10 +44,6 @@
 //! `(last written, lease]`: a client whose position is before the gap gets
 //! `history-gap` instead of a replay that would silently skip events.
 
-// The hub starts using this module in the next step (wiring into publish and
-// subscribe); until then only the tests do.
-#![cfg_attr(not(test), allow(dead_code))]
-
 mod dir_lock;
 mod format;
 mod options;
@@ -56,6 +52,7 @@ mod store;
 mod writer;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use bytes::Bytes;
@@ -69,9 +66,10 @@ use record::Record;
 use store::{Store, STORE_DIR};
 use writer::{Shared, State, LEASE_BLOCK};
 
-/// The error of every storage failure: the message names `history_dir` and the cause.
+/// The error of every storage failure ([`ErrorKind::Storage`]): the message
+/// names `history_dir` and the cause.
 fn storage_error(message: String) -> Error {
-    Error::new(ErrorKind::Internal, message)
+    Error::new(ErrorKind::Storage, message)
 }
 
 /// What a start recovers from the store.
@@ -84,6 +82,27 @@ pub(crate) struct Recovered {
     pub(crate) next_seq: u64,
     /// Events kept on disk.
     pub(crate) events: u64,
+}
+
+/// The parts of a stored event that are known before the publish lock: made
+/// there, so that [`DurableHistory::append`] only moves them.
+#[derive(Debug)]
+pub(crate) struct Draft {
+    topic: Box<str>,
+    custom_id: Option<Box<str>>,
+    /// Wall-clock time of the publish, in ms since the Unix epoch.
+    pub(crate) at_ms: u64,
+}
+
+impl Draft {
+    /// The draft of an event of `topic`, with the publisher's id if it chose one.
+    pub(crate) fn new(topic: &str, custom_id: Option<&str>) -> Draft {
+        Draft {
+            topic: topic.into(),
+            custom_id: custom_id.map(Into::into),
+            at_ms: writer::now_ms(),
+        }
+    }
 }
 
 /// Proof that an event was queued in `always` mode; [`DurableHistory::wait`]
@@ -149,6 +168,7 @@ impl DurableHistory {
                 trimmed: counters.trimmed,
                 ..State::default()
             }),
+            durable: AtomicU64::new(next_seq - 1),
             work: Condvar::new(),
             progress: Condvar::new(),
         });
@@ -175,30 +195,14 @@ impl DurableHistory {
     }
 
     /// Queues an event for the writer; call it under the publish lock with
-    /// seqs in increasing order. Never touches the disk; waits only when the
-    /// writer is far behind (64 MiB queued) or the sequence lease is exhausted.
-    /// In `always` mode returns a ticket for [`DurableHistory::wait`].
+    /// seqs in increasing order. Never touches the disk and allocates only
+    /// when the queue grows (the [`Draft`] was made before the lock); waits
+    /// only when the writer is far behind (64 MiB queued) or the sequence lease
+    /// is exhausted. In `always` mode returns a ticket for [`DurableHistory::wait`].
     ///
     /// Fails, without queuing, after a write failed (until a retry succeeds) or
     /// after close.
-    pub(crate) fn append(
-        &self,
-        seq: u64,
-        topic: &str,
-        custom_id: Option<&str>,
-        frame: &Bytes,
-    ) -> Result<Option<Ticket>> {
-        self.append_at(seq, topic, custom_id, frame, writer::now_ms())
-    }
-
-    fn append_at(
-        &self,
-        seq: u64,
-        topic: &str,
-        custom_id: Option<&str>,
-        frame: &Bytes,
-        at_ms: u64,
-    ) -> Result<Option<Ticket>> {
+    pub(crate) fn append(&self, seq: u64, draft: Draft, frame: &Bytes) -> Result<Option<Ticket>> {
         let shared = &self.shared;
         let mut state = shared.lock();
         loop {
@@ -222,10 +226,10 @@ impl DurableHistory {
         state.pending_bytes += frame.len();
         state.pending.push(Record {
             seq,
-            topic: topic.into(),
-            custom_id: custom_id.map(Into::into),
+            topic: draft.topic,
+            custom_id: draft.custom_id,
             frame: frame.clone(),
-            at_ms,
+            at_ms: draft.at_ms,
         });
         let always = shared.options.sync == HistorySync::Always;
         if always && state.writer_idle {
@@ -234,6 +238,11 @@ impl DurableHistory {
             shared.work.notify_one();
         }
         Ok(always.then_some(Ticket(seq)))
+    }
+
+    /// True when `publish` waits for the disk ([`HistorySync::Always`]).
+    pub(crate) fn waits_for_disk(&self) -> bool {
+        self.shared.options.sync == HistorySync::Always
     }
 
     /// Waits until the ticket's event is fsynced (`always` mode). Fails when a
@@ -355,6 +364,18 @@ impl DurableHistory {
             tracing::warn!("durable history: {error}");
             Err(ResetReason::HistoryGap)
         })
+    }
+
+    /// Every event up to this sequence number is written with the durability of
+    /// the sync mode (in `always`: fsynced). Lock-free.
+    pub(crate) fn durable_through(&self) -> u64 {
+        self.shared.durable.load(Ordering::Acquire)
+    }
+
+    /// Every event with this sequence number or a lower one has been trimmed:
+    /// a reader positioned before it has missed events.
+    pub(crate) fn trimmed_through(&self) -> u64 {
+        self.shared.lock().trimmed
     }
 
     /// Writes everything queued, syncs, marks the store closed cleanly and

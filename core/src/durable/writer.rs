@@ -3,6 +3,7 @@
 //! sync mode, wakes the publishers waiting for durability, extends the sequence
 //! lease, trims by the disk bounds, and retries after a failed write.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -41,6 +42,8 @@ pub(crate) struct Shared {
     /// `None` only while the writer reopens it after a failed write, and after close.
     pub(crate) store: RwLock<Option<Store>>,
     pub(crate) state: Mutex<State>,
+    /// `State::durable`, readable without the lock (streams read it on every poll).
+    pub(crate) durable: AtomicU64,
     /// Wakes the writer.
     pub(crate) work: Condvar,
     /// Wakes publishers waiting for durability, for the lease or for room.
@@ -175,6 +178,7 @@ pub(crate) fn run(shared: Arc<Shared>, mut counters: Counters) {
                 Ok(()) => {
                     if let Some(last) = batch.last() {
                         state.durable = last.seq;
+                        shared.durable.store(last.seq, Ordering::Release);
                     }
                     if let Some(lease) = lease {
                         state.leased = lease;

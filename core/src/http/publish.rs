@@ -10,7 +10,7 @@ use super::publish_form::{BodyError, PublishForm};
 use super::refusal;
 use super::response::Answer;
 use super::shared::Shared;
-use crate::error::ErrorKind;
+use crate::error::{Error, ErrorKind};
 
 /// Checks the credential, reads the body, checks the topic against the
 /// credential and publishes; answers with the id.
@@ -83,15 +83,34 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
     if let Err(denial) = publisher.authorize(form.topic()) {
         return refusal::answer(denial);
     }
-    match shared.hub.publish(form.topic(), &form.event()) {
+    let published = if shared.hub.waits_for_disk() {
+        // `history_sync = always`: the publish waits for an fsync, off the
+        // runtime's worker threads.
+        let hub = shared.hub.clone();
+        tokio::task::spawn_blocking(move || hub.publish(form.topic(), &form.event()))
+            .await
+            .unwrap_or_else(|e| Err(Error::new(ErrorKind::Internal, e.to_string())))
+    } else {
+        shared.hub.publish(form.topic(), &form.event())
+    };
+    match published {
         Ok(id) => Answer::json(StatusCode::OK, serde_json::json!({ "id": id })),
         Err(e) => {
             let status = match e.kind() {
                 ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorKind::Stopped | ErrorKind::TooManyTopics => StatusCode::SERVICE_UNAVAILABLE,
+                ErrorKind::Stopped | ErrorKind::TooManyTopics | ErrorKind::Storage => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
                 _ => StatusCode::BAD_REQUEST,
             };
-            Answer::error(status, e.kind().code(), e.message())
+            let answer = Answer::error(status, e.kind().code(), e.message());
+            match e.kind() {
+                // The history writer retries a failed write every 500 ms.
+                ErrorKind::Storage => {
+                    answer.with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+                }
+                _ => answer,
+            }
         }
     }
 }

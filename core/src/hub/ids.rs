@@ -1,14 +1,19 @@
 //! Engine-assigned event ids: an incarnation (unique to one start of the
-//! engine) and an engine-wide sequence number, as `<incarnation>-<seq>`.
+//! engine, or to one durable history across restarts) and an engine-wide
+//! sequence number, as `<incarnation>-<seq>`.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The longest id the engine assigns, in bytes: a 13-character incarnation, a
 /// dash and a 20-digit sequence number. A buffer this long holds any engine id.
-pub const MAX_ENGINE_ID_BYTES: usize = 13 + 1 + 20;
+pub const MAX_ENGINE_ID_BYTES: usize = MAX_PREFIX_BYTES + 1 + 20;
 
-/// The id prefix of one start of the engine.
+/// The longest incarnation prefix: a `u64` in base 36.
+const MAX_PREFIX_BYTES: usize = 13;
+
+/// The id prefix of one start of the engine (with a durable history, of every
+/// start on the same directory).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Incarnation {
     prefix: String,
@@ -28,6 +33,23 @@ impl Incarnation {
         Incarnation {
             prefix: base36((millis << 16) | random),
         }
+    }
+
+    /// The prefix kept by a durable history, or `None` when `prefix` is not one
+    /// [`Incarnation::new`] makes (1 to 13 characters of lower-case base 36).
+    pub(crate) fn from_prefix(prefix: &str) -> Option<Self> {
+        let valid = (1..=MAX_PREFIX_BYTES).contains(&prefix.len())
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
+        valid.then(|| Incarnation {
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The prefix, as a durable history keeps it.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     /// The id of the event with sequence number `seq`.
@@ -130,6 +152,18 @@ mod tests {
         assert_eq!(a.parse("other-1"), None);
         assert_eq!(a.parse(&format!("{}-+1", a.prefix)), None);
         assert_eq!(a.parse(&format!("{}-x", a.prefix)), None);
+    }
+
+    #[test]
+    fn prefixes_round_trip_and_bad_ones_are_refused() {
+        let a = Incarnation::new();
+        assert_eq!(Incarnation::from_prefix(a.prefix()), Some(a.clone()));
+        let max = base36(u64::MAX);
+        assert_eq!(max.len(), MAX_PREFIX_BYTES);
+        assert!(Incarnation::from_prefix(&max).is_some());
+        for bad in ["", "ABC", "a-b", "a b", "\u{e9}t\u{e9}", "0123456789abcd"] {
+            assert_eq!(Incarnation::from_prefix(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

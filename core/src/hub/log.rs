@@ -50,18 +50,21 @@ pub(crate) struct Lagged;
 pub(crate) struct Log {
     entries: VecDeque<Entry>,
     bytes: usize,
-    /// The highest sequence number dropped from the log (0: none yet).
+    /// The log holds no event with this sequence number or a lower one: the
+    /// highest dropped, or (with a durable history) the newest published when
+    /// the log was made, since older events of its topic live only on disk.
     dropped_through: u64,
     bounds: Bounds,
 }
 
 impl Log {
-    /// An empty log with these bounds.
-    pub(crate) fn new(bounds: Bounds) -> Self {
+    /// An empty log with these bounds that holds only events after `floor`
+    /// (0: every event of its topic is still to come).
+    pub(crate) fn new(bounds: Bounds, floor: u64) -> Self {
         Log {
             entries: VecDeque::new(),
             bytes: 0,
-            dropped_through: 0,
+            dropped_through: floor,
             bounds,
         }
     }
@@ -123,8 +126,9 @@ impl Log {
         self.entries.is_empty()
     }
 
-    /// True when an event published after `after` has been dropped, so a
-    /// subscriber positioned at `after` cannot get every event that followed it.
+    /// True when an event published after `after` has been dropped (or was
+    /// published before the log's floor), so a subscriber positioned at `after`
+    /// cannot get every event that followed it from this log.
     pub(crate) fn has_gap_after(&self, after: u64) -> bool {
         self.dropped_through > after
     }
@@ -179,11 +183,12 @@ mod tests {
     use super::*;
 
     fn log(max_events: usize, max_bytes: usize) -> Log {
-        Log::new(Bounds {
+        let bounds = Bounds {
             max_events,
             max_bytes,
             max_age: Some(Duration::from_secs(10)),
-        })
+        };
+        Log::new(bounds, 0)
     }
 
     fn seqs(log: &Log, after: u64) -> Result<Vec<u64>, Lagged> {
@@ -217,6 +222,16 @@ mod tests {
         log.expire(now + Duration::from_secs(11));
         assert!(log.is_empty());
         assert!(log.has_gap_after(3));
+    }
+
+    #[test]
+    fn a_floor_is_a_gap_before_the_first_event() {
+        let mut log = Log::new(log(10, 1 << 20).bounds, 7);
+        assert!(log.has_gap_after(6));
+        assert!(!log.has_gap_after(7));
+        let _ = log.append(9, None, Bytes::from_static(b"x"), Instant::now());
+        assert_eq!(seqs(&log, 6), Err(Lagged));
+        assert_eq!(seqs(&log, 7), Ok(vec![9]));
     }
 
     #[test]

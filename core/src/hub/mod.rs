@@ -9,9 +9,17 @@
 //!
 //! A publish validates and encodes its event first, then, under one short
 //! engine-wide lock, takes the next sequence number, writes the id line into
-//! the frame and appends it to the topic's log, so that every event up to the
-//! `published` watermark is readable in its log. It then queues the topic for
-//! the waker task; it never wakes streams itself.
+//! the frame, queues it for the durable history (with `history_dir`) and
+//! appends it to the topic's log, so that every event up to the `published`
+//! watermark is in its log (and on disk or in the disk queue). It then queues
+//! the topic for the waker task; it never wakes streams itself. In
+//! `history_sync = always` streams send an event only once it is fsynced
+//! ([`Hub::readable`]): its publisher queues the topic after its wait.
+//!
+//! With a durable history, the engine's ids and sequence numbers continue those
+//! of the previous start, and a subscription the logs cannot serve (its id is
+//! older than a log, or a publisher's id found only on disk) starts from disk:
+//! [`Subscription::from_disk`], read with [`Hub::read_history`].
 
 mod clock;
 mod ids;
@@ -27,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::durable::{self, DurableHistory};
 use crate::encode::{encode_event, encode_unnumbered};
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::{validate_topic, Event};
@@ -39,7 +48,7 @@ pub(crate) use slots::StreamSlot;
 pub(crate) use waiters::Registration;
 
 use ids::{Incarnation, MAX_ID_LINE_BYTES};
-use log::Bounds;
+use log::{Bounds, Budget, Lagged};
 use registry::{Full, Registry};
 use slots::StreamSlots;
 use wake_queue::WakeQueue;
@@ -53,6 +62,13 @@ pub(crate) struct Hub {
     /// The newest sequence number whose event is in its log.
     published: AtomicU64,
     incarnation: Incarnation,
+    /// The sequence number before the first one of this start (not 0 when a
+    /// durable history continues an earlier start).
+    first_seq: u64,
+    /// The durable history, with `history_dir`.
+    history: Option<Arc<DurableHistory>>,
+    /// `history_sync = always`: streams send only events already on disk.
+    readable_when_durable: bool,
     max_event_bytes: usize,
     stopped: AtomicBool,
     wake_queue: WakeQueue,
@@ -70,12 +86,56 @@ pub(crate) struct Subscription {
     pub(crate) after: u64,
     /// Set when the requested id could not be resumed exactly.
     pub(crate) reset: Option<ResetReason>,
+    /// True when the logs do not hold every event after `after`: the stream
+    /// reads them from the durable history ([`Hub::read_history`]) until the
+    /// logs cover its position.
+    pub(crate) from_disk: bool,
+}
+
+/// Events read from the durable history for one stream.
+#[derive(Debug, Default)]
+pub(crate) struct HistoryRead {
+    /// `(seq, frame)` in publish order.
+    pub(crate) frames: Vec<(u64, bytes::Bytes)>,
+    /// The stream's position after these frames: every event of its topics up
+    /// to this sequence number has been read.
+    pub(crate) reached: u64,
 }
 
 impl Hub {
-    /// A hub with the history bounds and limits of `config`.
-    pub(crate) fn new(config: &Config) -> Self {
-        Hub {
+    /// A hub with the history bounds and limits of `config`. With
+    /// `history_dir`, opens the durable history and continues its ids; fails
+    /// with [`ErrorKind::Storage`] when it cannot.
+    pub(crate) fn new(config: &Config) -> Result<Self> {
+        let (history, incarnation, last_seq) = match &config.history_dir {
+            None => (None, Incarnation::new(), 0),
+            Some(dir) => {
+                let (history, recovered) =
+                    DurableHistory::open(dir, durable::Options::from_config(config), || {
+                        Incarnation::new().prefix().to_owned()
+                    })?;
+                let incarnation =
+                    Incarnation::from_prefix(&recovered.incarnation).ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Storage,
+                            format!(
+                                "history_dir {}: the store is damaged (its id prefix {:?} \
+                                 is not one ssecast makes)",
+                                dir.display(),
+                                recovered.incarnation
+                            ),
+                        )
+                    })?;
+                tracing::info!(
+                    "durable history in {}: {} events kept, ids continue from {}",
+                    dir.display(),
+                    recovered.events,
+                    incarnation.id(recovered.next_seq)
+                );
+                (Some(Arc::new(history)), incarnation, recovered.next_seq - 1)
+            }
+        };
+        Ok(Hub {
             registry: Arc::new(Registry::new(
                 Bounds {
                     max_events: config.history_size,
@@ -85,19 +145,27 @@ impl Hub {
                 },
                 config.max_topics,
             )),
-            publish_lock: Mutex::new(0),
-            published: AtomicU64::new(0),
-            incarnation: Incarnation::new(),
+            publish_lock: Mutex::new(last_seq),
+            published: AtomicU64::new(last_seq),
+            incarnation,
+            first_seq: last_seq,
+            readable_when_durable: history.as_ref().is_some_and(|h| h.waits_for_disk()),
+            history,
             max_event_bytes: config.max_event_bytes,
             stopped: AtomicBool::new(false),
             wake_queue: WakeQueue::default(),
             clock: Clock::default(),
             slots: Arc::new(StreamSlots::new(config.max_connections)),
             slow_consumers: AtomicU64::new(0),
-        }
+        })
     }
 
-    /// Validates, encodes and appends an event; returns its id.
+    /// Validates, encodes and appends an event; returns its id. In
+    /// `history_sync = always` it returns once the event is on disk, so call it
+    /// off async worker threads then ([`Hub::waits_for_disk`]). Fails with
+    /// [`ErrorKind::Storage`] when the durable history refuses the event (it is
+    /// then not published) or fails to make it durable (it may then have reached
+    /// live subscribers and may still be stored).
     pub(crate) fn publish(&self, topic: &str, event: &Event<'_>) -> Result<String> {
         if self.is_stopped() {
             return Err(Error::new(ErrorKind::Stopped, "the engine is stopped"));
@@ -112,20 +180,46 @@ impl Hub {
             None => Frame::Unnumbered(encode_unnumbered(event, MAX_ID_LINE_BYTES)),
         };
         let custom_id = event.id.map(Box::from);
+        let draft = self
+            .history
+            .as_ref()
+            .map(|_| durable::Draft::new(topic, event.id));
         let now = Instant::now();
-        let published = self.registry.with_topic(topic, move |entry| {
-            let mut last = self.publish_lock.lock().unwrap_or_else(|e| e.into_inner());
-            let seq = *last + 1;
-            let frame = frame.finish(|room, end| self.incarnation.write_id_line(seq, room, end));
-            let evicted = entry.append(seq, custom_id, frame, now);
-            *last = seq;
-            self.published.store(seq, Ordering::Release);
-            drop(last);
-            self.wake_queue.push(entry);
-            (seq, evicted)
-        });
-        let (seq, evicted) = published.map_err(|Full| self.too_many_topics())?;
+        let published = self
+            .registry
+            .with_topic(topic, self.new_topic_floor(), move |entry| {
+                let mut last = self.publish_lock.lock().unwrap_or_else(|e| e.into_inner());
+                let seq = *last + 1;
+                let frame =
+                    frame.finish(|room, end| self.incarnation.write_id_line(seq, room, end));
+                // The disk queue first: a refused event takes no seq and
+                // reaches no subscriber.
+                let ticket = match (&self.history, draft) {
+                    (Some(history), Some(draft)) => history.append(seq, draft, &frame)?,
+                    _ => None,
+                };
+                let evicted = entry.append(seq, custom_id, frame, now);
+                *last = seq;
+                self.published.store(seq, Ordering::Release);
+                drop(last);
+                // In `always`, streams see the event once it is on disk:
+                // its topic is queued for waking after the wait.
+                let wake_later = ticket.as_ref().map(|_| entry.clone());
+                if wake_later.is_none() {
+                    self.wake_queue.push(entry);
+                }
+                Ok::<_, Error>((seq, evicted, ticket, wake_later))
+            });
+        let (seq, evicted, ticket, wake_later) =
+            published.map_err(|Full| self.too_many_topics())??;
         drop(evicted);
+        if let (Some(history), Some(ticket)) = (&self.history, ticket) {
+            let waited = history.wait(ticket);
+            if let Some(topic) = &wake_later {
+                self.wake_queue.push(topic);
+            }
+            waited?;
+        }
         Ok(match event.id {
             Some(id) => id.to_owned(),
             None => self.incarnation.id(seq),
@@ -147,7 +241,22 @@ impl Hub {
         Ok(())
     }
 
-    /// The newest sequence number whose event is readable in its log.
+    /// True when [`Hub::publish`] waits for the disk (`history_sync = always`).
+    pub(crate) fn waits_for_disk(&self) -> bool {
+        self.readable_when_durable
+    }
+
+    /// The floor of a topic created now (see [`log::Log::new`]): with a durable
+    /// history, its earlier events are on disk only; without one, a new topic's
+    /// log misses nothing that is kept anywhere.
+    fn new_topic_floor(&self) -> u64 {
+        match self.history {
+            Some(_) => self.published(),
+            None => 0,
+        }
+    }
+
+    /// The newest sequence number whose event is in its log.
     pub(crate) fn published(&self) -> u64 {
         self.published.load(Ordering::Acquire)
     }
@@ -156,6 +265,17 @@ impl Hub {
     /// event after `seq`, whatever topic it was published on.
     pub(crate) fn id_of(&self, seq: u64) -> String {
         self.incarnation.id(seq)
+    }
+
+    /// The newest sequence number streams may send: [`Hub::published`], or in
+    /// `history_sync = always` the newest fsynced, so that no client ever sees
+    /// an event a crash can lose.
+    pub(crate) fn readable(&self) -> u64 {
+        let published = self.published();
+        match &self.history {
+            Some(history) if self.readable_when_durable => published.min(history.durable_through()),
+            _ => published,
+        }
     }
 
     /// The error for a topic that cannot be created.
@@ -170,41 +290,75 @@ impl Hub {
     }
 
     /// Holds `names` and places the cursors: after `last_event_id` when it can
-    /// be resumed exactly, else at the live end with a reset reason. Fails with
-    /// [`ErrorKind::TooManyTopics`] when a topic would be created while
-    /// `max_topics` exist.
+    /// be resumed exactly (from the logs, or from the durable history when the
+    /// logs no longer hold what follows it), else at the live end with a reset
+    /// reason. With a durable history, looking the id up may read the disk
+    /// (point reads). Fails with [`ErrorKind::TooManyTopics`] when a topic
+    /// would be created while `max_topics` exist.
     pub(crate) fn subscribe(
         &self,
         names: &[String],
         last_event_id: Option<&str>,
     ) -> Result<Subscription> {
+        let floor = self.new_topic_floor();
         let holds = names
             .iter()
-            .map(|n| self.registry.hold(n))
+            .map(|n| self.registry.hold(n, floor))
             .collect::<Result<Vec<TopicHold>, Full>>()
             .map_err(|Full| self.too_many_topics())?;
         // Everything up to `live` is already in the logs; later events arrive live.
         let live = self.published();
-        let Some(id) = last_event_id else {
-            return Ok(Subscription {
-                holds,
-                after: live,
-                reset: None,
-            });
-        };
-        let found = self.resume_point(&holds, id, live);
-        let (after, reset) = match found {
-            None => (live, Some(ResetReason::UnknownId)),
-            Some(after) if holds.iter().any(|h| h.topic().log().has_gap_after(after)) => {
-                (live, Some(ResetReason::HistoryGap))
-            }
-            Some(after) => (after, None),
+        let (after, reset, from_disk) = match last_event_id {
+            None => (live, None, false),
+            Some(id) => match self.resume_position(&holds, names, id, live) {
+                Ok((after, from_disk)) => (after, None, from_disk),
+                Err(reason) => (live, Some(reason), false),
+            },
         };
         Ok(Subscription {
             holds,
             after,
             reset,
+            from_disk,
         })
+    }
+
+    /// Where a client whose last event is `id` resumes: the sequence number of
+    /// that event and whether the stream must start from disk, or why it
+    /// cannot resume exactly.
+    fn resume_position(
+        &self,
+        holds: &[TopicHold],
+        names: &[String],
+        id: &str,
+        live: u64,
+    ) -> std::result::Result<(u64, bool), ResetReason> {
+        let in_logs = self.resume_point(holds, id, live);
+        let covered = |after: u64| holds.iter().all(|h| h.covers(after));
+        let Some(history) = &self.history else {
+            return match in_logs {
+                None => Err(ResetReason::UnknownId),
+                Some(after) if !covered(after) => Err(ResetReason::HistoryGap),
+                Some(after) => Ok((after, false)),
+            };
+        };
+        if let Some(after) = in_logs.filter(|&after| covered(after)) {
+            return Ok((after, false));
+        }
+        // A publisher's id may also name older events that only the disk
+        // keeps: resume after the oldest, as in memory.
+        let topics: Vec<&str> = names.iter().map(String::as_str).collect();
+        let on_disk = match history.find_custom_id(&topics, id) {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!("durable history: {error}");
+                return Err(ResetReason::HistoryGap);
+            }
+        };
+        let Some(after) = in_logs.into_iter().chain(on_disk).min() else {
+            return Err(ResetReason::UnknownId);
+        };
+        history.resume_after(after).map(|()| (after, true))
     }
 
     /// The sequence number a client that last saw `id` resumes after, if `id`
@@ -221,6 +375,55 @@ impl Hub {
             .min();
         let by_engine = self.incarnation.parse(id).filter(|&seq| seq <= live);
         by_publisher.into_iter().chain(by_engine).min()
+    }
+
+    /// Reads, for a stream that starts from disk, the events of `topics` after
+    /// `after` up to [`Hub::readable`], within `budget`. [`Lagged`]
+    /// when events after `after` were trimmed from the disk meanwhile, or the
+    /// disk cannot be read (logged): the stream ends and its client resumes.
+    /// Reads the disk: call it off async worker threads.
+    pub(crate) fn read_history(
+        &self,
+        topics: &[String],
+        after: u64,
+        budget: Budget,
+    ) -> std::result::Result<HistoryRead, Lagged> {
+        let history = self.history.as_ref().ok_or(Lagged)?;
+        let upto = self.readable();
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let replay = history
+            .read_after(&names, after, upto, budget.frames, budget.bytes)
+            .map_err(|error| {
+                tracing::warn!("durable history: {error}");
+                Lagged
+            })?;
+        if history.trimmed_through() > after {
+            return Err(Lagged);
+        }
+        let reached = match replay.frames.last() {
+            Some(&(last, _)) if replay.more => last,
+            _ => upto,
+        };
+        Ok(HistoryRead {
+            frames: replay.frames,
+            reached,
+        })
+    }
+
+    /// True when the engine has a durable history: a stream behind its logs
+    /// reads from disk instead of ending.
+    pub(crate) fn has_history(&self) -> bool {
+        self.history.is_some()
+    }
+
+    /// Writes what the durable history still queues, syncs and releases its
+    /// directory; call it once the streams are closed. Logs a failure.
+    pub(crate) fn close_history(&self) {
+        if let Some(history) = &self.history {
+            if let Err(error) = history.close() {
+                tracing::error!("durable history: {error}");
+            }
+        }
     }
 
     /// A slot for a new stream, or `None` when `max_connections` are open.
@@ -307,7 +510,7 @@ impl Hub {
         Stats {
             connections: self.slots.open(),
             topics: self.registry.len(),
-            published: self.published(),
+            published: self.published() - self.first_seq,
             slow_consumers_dropped: self.slow_consumers.load(Ordering::Relaxed),
         }
     }
@@ -336,10 +539,13 @@ mod tests {
     use super::*;
 
     fn hub(history: usize) -> Arc<Hub> {
-        Arc::new(Hub::new(&Config {
-            history_size: history,
-            ..Config::default()
-        }))
+        Arc::new(
+            Hub::new(&Config {
+                history_size: history,
+                ..Config::default()
+            })
+            .unwrap(),
+        )
     }
 
     #[test]
@@ -444,10 +650,13 @@ mod tests {
 
     #[test]
     fn sweep_forgets_expired_topics_only() {
-        let hub = Arc::new(Hub::new(&Config {
-            history_ttl_ms: 1,
-            ..Config::default()
-        }));
+        let hub = Arc::new(
+            Hub::new(&Config {
+                history_ttl_ms: 1,
+                ..Config::default()
+            })
+            .unwrap(),
+        );
         hub.publish("old", &Event::new("x")).unwrap();
         let held = hub.subscribe(&["held".into()], None).unwrap();
         std::thread::sleep(Duration::from_millis(5));
@@ -462,7 +671,8 @@ mod tests {
         let hub = Hub::new(&Config {
             max_topics: 2,
             ..Config::default()
-        });
+        })
+        .unwrap();
         hub.publish("a", &Event::new("x")).unwrap();
         let held = hub.subscribe(&["b".into()], None).unwrap();
         let err = hub.publish("c", &Event::new("x")).unwrap_err();

@@ -47,12 +47,14 @@ impl Registry {
         self.max_topics
     }
 
-    /// Runs `f` on the topic `name`, created if missing, while the registry is
-    /// read-locked (so the topic cannot be forgotten meanwhile). [`Full`] when
-    /// the topic is missing and `max_topics` exist.
+    /// Runs `f` on the topic `name`, created if missing (its log then holds
+    /// only events after `floor`), while the registry is read-locked (so the
+    /// topic cannot be forgotten meanwhile). [`Full`] when the topic is
+    /// missing and `max_topics` exist.
     pub(crate) fn with_topic<T>(
         &self,
         name: &str,
+        floor: u64,
         f: impl FnOnce(&Arc<Topic>) -> T,
     ) -> Result<T, Full> {
         {
@@ -67,13 +69,14 @@ impl Registry {
         }
         let topic = topics
             .entry(name.into())
-            .or_insert_with(|| Arc::new(Topic::new(self.bounds)));
+            .or_insert_with(|| Arc::new(Topic::new(self.bounds, floor)));
         Ok(f(topic))
     }
 
-    /// Takes a hold on `name`, creating the topic if needed.
-    pub(crate) fn hold(self: &Arc<Self>, name: &str) -> Result<TopicHold, Full> {
-        let topic = self.with_topic(name, |topic| {
+    /// Takes a hold on `name`, creating the topic if needed (with `floor`, as
+    /// in [`Registry::with_topic`]).
+    pub(crate) fn hold(self: &Arc<Self>, name: &str, floor: u64) -> Result<TopicHold, Full> {
+        let topic = self.with_topic(name, floor, |topic| {
             topic.add_holder();
             topic.clone()
         })?;
@@ -158,6 +161,11 @@ impl TopicHold {
         &self.topic
     }
 
+    /// True when the topic's log holds every event of the topic after `after`.
+    pub(crate) fn covers(&self, after: u64) -> bool {
+        self.topic.covers(after)
+    }
+
     /// True when events after `after` were published to the topic.
     pub(crate) fn has_news(&self, after: u64) -> bool {
         self.topic.has_news(after)
@@ -240,7 +248,7 @@ mod tests {
     };
 
     fn publish(registry: &Registry, name: &str, seq: u64) -> Result<(), Full> {
-        registry.with_topic(name, |topic| {
+        registry.with_topic(name, 0, |topic| {
             drop(topic.append(seq, None, Bytes::from_static(b"x"), Instant::now()));
         })
     }
@@ -249,9 +257,9 @@ mod tests {
     fn at_most_max_topics_exist() {
         let registry = Arc::new(Registry::new(BOUNDS, 2));
         publish(&registry, "a", 1).unwrap();
-        let held = registry.hold("b").unwrap();
+        let held = registry.hold("b", 0).unwrap();
         assert_eq!(publish(&registry, "c", 2), Err(Full));
-        assert!(registry.hold("c").is_err());
+        assert!(registry.hold("c", 0).is_err());
         publish(&registry, "a", 3).unwrap();
         publish(&registry, "b", 4).unwrap();
         // Once `a` expires and is swept, there is room again.

@@ -25,10 +25,11 @@ pub(crate) struct Topic {
 }
 
 impl Topic {
-    /// An empty topic whose log has `bounds`.
-    pub(crate) fn new(bounds: Bounds) -> Self {
+    /// An empty topic whose log has `bounds` and holds only events after
+    /// `floor` (see [`Log::new`]).
+    pub(crate) fn new(bounds: Bounds, floor: u64) -> Self {
         Topic {
-            log: Mutex::new(Log::new(bounds)),
+            log: Mutex::new(Log::new(bounds, floor)),
             newest: AtomicU64::new(0),
             waiters: Waiters::default(),
             wake_queued: AtomicBool::new(false),
@@ -58,6 +59,11 @@ impl Topic {
     /// True when events after `after` were appended.
     pub(crate) fn has_news(&self, after: u64) -> bool {
         self.newest.load(Ordering::Acquire) > after
+    }
+
+    /// True when the log holds every event of the topic after `after`.
+    pub(crate) fn covers(&self, after: u64) -> bool {
+        !self.log().has_gap_after(after)
     }
 
     /// Parks a stream until the next event (or stop).

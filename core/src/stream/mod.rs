@@ -1,12 +1,18 @@
 //! One event stream: the body of a `GET /events` response.
 //!
 //! The stream holds a cursor per topic. When polled it takes every frame between
-//! its cursors and the published watermark, in publish order, as one [`Batch`];
-//! when there is nothing it parks on its topics and on the keep-alive clock
-//! (which also wakes it on stop, and lets it notice its deadline: a stream
-//! opened with a token that expires ends then, with no timer of its own).
+//! its cursors and the readable watermark ([`Hub::readable`]: the published
+//! one, or the fsynced one in `history_sync = always`), in publish order, as
+//! one [`Batch`]; when there is nothing it parks on its topics and on the
+//! keep-alive clock (which also wakes it on stop, and lets it notice its
+//! deadline: a stream opened with a token that expires ends then, with no
+//! timer of its own).
+//!
+//! With a durable history, a stream whose position the logs no longer cover
+//! reads from disk first ([`replay`]), then joins the logs.
 
 mod batch;
+mod replay;
 mod request;
 mod unsent;
 mod watch;
@@ -31,6 +37,7 @@ use crate::error::Error;
 use crate::hub::log::{Budget, Lagged};
 use crate::hub::{Hub, Registration, StreamSlot, Subscription, TopicHold};
 use crate::report::{EndReason, RESET_EVENT};
+use replay::DiskReplay;
 use unsent::Unsent;
 
 /// What polling a stream answers.
@@ -86,6 +93,10 @@ pub(crate) struct EventStream {
     /// Counts the stream as open until it is dropped.
     _slot: StreamSlot,
     cursors: Vec<Cursor>,
+    /// The topics' names, for reads from the durable history (with one only).
+    topics: Option<Arc<[String]>>,
+    /// Set while the stream reads from disk; the cursors wait meanwhile.
+    replay: Option<DiskReplay>,
     clock: Registration,
     /// Frames that go out before any event (reset signal, retry field).
     opening: Option<Batch>,
@@ -122,7 +133,9 @@ impl EventStream {
             holds,
             after,
             reset,
+            from_disk,
         } = hub.subscribe(topics, last_event_id)?;
+        let from_history = hub.has_history().then(|| topics.into());
         let mut opening = Batch::with_capacity(2);
         let reset = reset.map(|reason| {
             let data = serde_json::json!({
@@ -152,6 +165,8 @@ impl EventStream {
                     reg: Registration::NONE,
                 })
                 .collect(),
+            topics: from_history,
+            replay: from_disk.then(|| DiskReplay::new(after)),
             clock: Registration::NONE,
             opening: Some(opening),
             start: Start {
@@ -188,14 +203,51 @@ impl EventStream {
     /// Once the deadline has passed, fixes the last event to send.
     fn check_deadline(&mut self) {
         if self.last_seq.is_none() && self.deadline.is_some_and(|at| Instant::now() >= at) {
-            self.last_seq = Some(self.hub.published());
+            self.last_seq = Some(self.hub.readable());
         }
     }
 
-    /// Moves every frame between the cursors and the published watermark into
+    /// Moves the next frames into `batch`, in publish order, within
+    /// [`BATCH_BUDGET`]: from disk while the logs do not cover the stream's
+    /// position, then from the logs. A stream that falls behind the logs reads
+    /// from disk when there is a durable history; [`Lagged`] otherwise, or when
+    /// the disk no longer has what it needs.
+    fn collect(&mut self, cx: &mut Context<'_>, batch: &mut Batch) -> Result<(), Lagged> {
+        if self.replay.is_none() {
+            match self.collect_from_logs(batch) {
+                Err(Lagged) if self.hub.has_history() => {
+                    self.scratch.clear();
+                    let position = self.cursors.iter().map(|c| c.after).min().unwrap_or(0);
+                    tracing::debug!(
+                        "a stream fell behind the history in memory: reading from disk"
+                    );
+                    self.replay = Some(DiskReplay::new(position));
+                }
+                done => return done,
+            }
+        }
+        let (Some(replay), Some(topics)) = (&mut self.replay, &self.topics) else {
+            return Ok(());
+        };
+        let position = replay.position();
+        if self.cursors.iter().all(|c| c.hold.covers(position)) {
+            // The logs hold every event after the position: join them there.
+            self.replay = None;
+            for cursor in &mut self.cursors {
+                cursor.after = position;
+            }
+            return self.collect_from_logs(batch);
+        }
+        match replay.poll_read(&self.hub, topics, cx, batch) {
+            Poll::Ready(read) => read,
+            Poll::Pending => Ok(()),
+        }
+    }
+
+    /// Moves every frame between the cursors and the readable watermark into
     /// `batch`, in publish order, within [`BATCH_BUDGET`].
-    fn collect(&mut self, batch: &mut Batch) -> Result<(), Lagged> {
-        let upto = self.last_seq.unwrap_or_else(|| self.hub.published());
+    fn collect_from_logs(&mut self, batch: &mut Batch) -> Result<(), Lagged> {
+        let upto = self.last_seq.unwrap_or_else(|| self.hub.readable());
         if let [cursor] = self.cursors.as_mut_slice() {
             if !cursor.hold.has_news(cursor.after) {
                 return Ok(());
@@ -298,8 +350,8 @@ impl EventStream {
 
     /// What to answer when frames are pending or the stream is over; `None` when
     /// there is nothing to send yet.
-    fn take_pending(&mut self, batch: &mut Batch) -> Option<Polled> {
-        if self.collect(batch).is_err() {
+    fn take_pending(&mut self, cx: &mut Context<'_>, batch: &mut Batch) -> Option<Polled> {
+        if self.collect(cx, batch).is_err() {
             self.hub.count_slow_consumer();
             tracing::debug!("closing a stream that fell behind the history");
             return Some(self.end(EndReason::SlowConsumer));
@@ -328,7 +380,7 @@ impl Body for EventStream {
         }
         this.check_deadline();
         let mut batch = this.opening.take().unwrap_or_default();
-        if let Some(ready) = this.take_pending(&mut batch) {
+        if let Some(ready) = this.take_pending(cx, &mut batch) {
             return ready;
         }
         for cursor in &mut this.cursors {
@@ -337,7 +389,7 @@ impl Body for EventStream {
         this.hub.clock().park(&mut this.clock, cx.waker());
         // A publish between the first look and parking would have found no
         // waiter to wake: look once more now that the wakers are listed.
-        if let Some(ready) = this.take_pending(&mut batch) {
+        if let Some(ready) = this.take_pending(cx, &mut batch) {
             return ready;
         }
         if this.keepalive_due() {
@@ -375,7 +427,7 @@ mod tests {
 
     /// A hub whose waker task and keep-alive clock run on the test's runtime.
     fn hub(config: Config) -> Arc<Hub> {
-        let hub = Arc::new(Hub::new(&config));
+        let hub = Arc::new(Hub::new(&config).unwrap());
         tokio::spawn(hub.clone().run_waker());
         tokio::spawn(hub.clone().run_clock(INTERVAL));
         hub

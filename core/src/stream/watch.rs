@@ -2,7 +2,9 @@
 //! or fell so far behind that an event it has not been sent whole has left the
 //! history. Either way its stream must be closed, with whatever batch it has
 //! pending, so that no client pins frames the history has let go of; it
-//! resumes from history when it comes back.
+//! resumes from history when it comes back. With a durable history
+//! (`history_dir`), a stream behind the history in memory is read from disk
+//! instead (`stream/replay.rs`): only the write deadline closes it.
 //!
 //! The watchdog runs beside the writer, in the writer's task: it is woken by
 //! its stream's topics (an event may push one out of the history) and by a
@@ -81,11 +83,14 @@ impl StreamWatch {
             topic.park(reg, cx.waker());
         }
         self.parked = true;
-        let behind = self
-            .topics
-            .iter()
-            .enumerate()
-            .any(|(i, (topic, _))| topic.has_gap_after(self.unsent.written(i)));
+        // With a durable history a stream behind the logs reads from disk and
+        // holds one batch of its own, so only the write deadline applies.
+        let behind = !self.hub.has_history()
+            && self
+                .topics
+                .iter()
+                .enumerate()
+                .any(|(i, (topic, _))| topic.has_gap_after(self.unsent.written(i)));
         if behind {
             return self.fire(Stall::Behind);
         }
