@@ -202,6 +202,23 @@ export interface EngineOptions {
   historyBytes?: number
   /** Oldest event kept for replay, in milliseconds (0: no age limit). */
   historyTtlMs?: number
+  /**
+   * Directory of the durable history: events survive restarts, ids continue,
+   * clients resume from disk. Unset or empty: memory only.
+   */
+  historyDir?: string
+  /**
+   * When events reach the disk: `'always'` (`publish` returns once the event
+   * is fsynced, blocking this thread), `'batch'` (the default: every 5 ms) or
+   * `'none'` (left to the operating system).
+   */
+  historySync?: 'always' | 'batch' | 'none'
+  /** Most events kept on disk, all topics together. */
+  diskHistorySize?: number
+  /** Most bytes of events kept on disk, all topics together. */
+  diskHistoryBytes?: number
+  /** Oldest event kept on disk, in milliseconds (0: no age limit). */
+  diskHistoryTtlMs?: number
   /** Origins allowed cross-origin (`'*'` for any), as an array or a comma-separated string. */
   corsOrigins?: string | Array<string>
   /**

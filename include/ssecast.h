@@ -153,6 +153,13 @@ enum ssecast_result
    */
   SSECAST_INTERNAL = 10,
   /**
+   * The durable history (`history_dir`) cannot be opened, read or written:
+   * another engine holds the directory, it is not writable, the disk is
+   * full, the store is damaged or from a newer version. The message in
+   * `ssecast_last_error()` names the directory and the cause.
+   */
+  SSECAST_STORAGE = 12,
+  /**
    * `max_connections` streams are open (streams on the engine's port and
    * in-app subscriptions together); try again once one has closed.
    */
@@ -315,7 +322,9 @@ struct ssecast_config *ssecast_config_new(void);
  * Sets the configuration key `key` from its string form `value`.
  *
  * Keys are the same everywhere (`port`, `bind`, `publish_token`,
- * `history_size`, `history_bytes`, `history_ttl_ms`, `cors_origins`,
+ * `history_size`, `history_bytes`, `history_ttl_ms`, `history_dir`,
+ * `history_sync`, `disk_history_size`, `disk_history_bytes`,
+ * `disk_history_ttl_ms`, `cors_origins`,
  * `allowed_hosts`, `keepalive_ms`, `retry_ms`, `max_connections`,
  * `max_topics_per_connection`, `max_topics`, `max_event_bytes`, `events_path`,
  * `publish_path`, `health_path`, `send_buffer_bytes`, `worker_threads`,
@@ -329,6 +338,10 @@ struct ssecast_config *ssecast_config_new(void);
  * numbers are decimal; flags such as `client_script` are `true` or `false`; an
  * empty `publish_token` turns HTTP publishing off. `key` and `value` are
  * borrowed for the call only.
+ *
+ * `history_dir` turns on the durable history: `ssecast_engine_start` then
+ * fails with `SSECAST_STORAGE` when the directory cannot be used, and
+ * `ssecast_publish` with `SSECAST_STORAGE` when the disk refuses an event.
  *
  * Errors: `SSECAST_NULL_PARAMETER` if any argument is NULL;
  * `SSECAST_INVALID_CONFIG` for an unknown key, a value that does not parse or

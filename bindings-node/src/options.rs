@@ -34,6 +34,20 @@ pub struct EngineOptions {
     pub history_bytes: Option<f64>,
     /// Oldest event kept for replay, in milliseconds (0: no age limit).
     pub history_ttl_ms: Option<f64>,
+    /// Directory of the durable history: events survive restarts, ids continue,
+    /// clients resume from disk. Unset or empty: memory only.
+    pub history_dir: Option<String>,
+    /// When events reach the disk: `'always'` (`publish` returns once the event
+    /// is fsynced, blocking this thread), `'batch'` (the default: every 5 ms) or
+    /// `'none'` (left to the operating system).
+    #[napi(ts_type = "'always' | 'batch' | 'none'")]
+    pub history_sync: Option<String>,
+    /// Most events kept on disk, all topics together.
+    pub disk_history_size: Option<f64>,
+    /// Most bytes of events kept on disk, all topics together.
+    pub disk_history_bytes: Option<f64>,
+    /// Oldest event kept on disk, in milliseconds (0: no age limit).
+    pub disk_history_ttl_ms: Option<f64>,
     /// Origins allowed cross-origin (`'*'` for any), as an array or a comma-separated string.
     #[napi(ts_type = "string | Array<string>")]
     pub cors_origins: Option<String>,

@@ -2,9 +2,10 @@
 //!
 //! Each keyword is a configuration key; its value is turned into the string form
 //! that [`Config::set`] parses, so the core checks every key and value once for
-//! every language: `int` → decimal, `str` as is, a list or tuple of `str` →
-//! comma-separated (`cors_origins`), `None` → empty (no token, no origins), `bool`
-//! → `true`/`false` for a flag (`client_script`) only. Any other type is a
+//! every language: `int` → decimal, `str` as is, an `os.PathLike` (`history_dir`)
+//! → its path, a list or tuple of `str` → comma-separated (`cors_origins`),
+//! `None` → empty (no token, no origins, no history directory), `bool` →
+//! `true`/`false` for a flag (`client_script`) only. Any other type is a
 //! `ConfigError` naming the key, `bool` for any other key included:
 //! `publish_token=True` must not become the token `"true"`.
 
@@ -51,6 +52,12 @@ fn value_text(py: Python<'_>, key: &str, value: &Bound<'_, PyAny>) -> PyResult<S
     } else if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
         text(py, key, &value.str()?)
     } else if let Ok(string) = value.cast::<PyString>() {
+        text(py, key, string)
+    } else if let Ok(path) = value.call_method0("__fspath__") {
+        // An `os.PathLike` such as `pathlib.Path` (for `history_dir`): its text.
+        let string = path
+            .cast::<PyString>()
+            .map_err(|_| wrong_type(py, key, value))?;
         text(py, key, string)
     } else if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
         let items = value

@@ -1,9 +1,10 @@
 """Type stubs of the Rust extension module ``ssecast._ssecast``."""
 
+import os
 from collections.abc import Awaitable, Iterable, Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, ClassVar, final
+from typing import Any, ClassVar, Literal, final
 
 from typing_extensions import TypedDict, Unpack
 
@@ -19,6 +20,7 @@ __all__ = [
     "InvalidIdError",
     "InvalidTopicError",
     "ReadySet",
+    "StorageError",
     "StoppedError",
     "Subscription",
     "TooLargeError",
@@ -41,6 +43,11 @@ class _EngineConfig(TypedDict, total=False):
     history_size: int
     history_bytes: int
     history_ttl_ms: int
+    history_dir: str | os.PathLike[str] | None
+    history_sync: Literal["always", "batch", "none"]
+    disk_history_size: int
+    disk_history_bytes: int
+    disk_history_ttl_ms: int
     cors_origins: str | list[str] | tuple[str, ...] | None
     allowed_hosts: str | list[str] | tuple[str, ...] | None
     keepalive_ms: int
