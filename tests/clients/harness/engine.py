@@ -75,8 +75,21 @@ class Engine:
         event_id: str = response.json()["id"]
         return event_id
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no clean close of anything."""
+        self.http.close()
+        self.process.kill()
+        self.process.wait(timeout=20)
+
+    @property
+    def port(self) -> int:
+        return int(self.origin.rsplit(":", 1)[1])
+
     def stop(self) -> None:
-        """SIGTERM, as an operator stops it; it must exit cleanly."""
+        """SIGTERM, as an operator stops it; it must exit cleanly (nothing to
+        do after `kill`)."""
+        if self.process.returncode is not None:
+            return
         self.http.close()
         self.process.terminate()
         code = self.process.wait(timeout=20)

@@ -1,5 +1,6 @@
 """A TCP proxy between a client and the engine that records what passes and can
-cut a connection in the middle of an event, as a network failure would."""
+cut a connection in the middle of an event, as a network failure would, or
+send new connections to an engine restarted on another port."""
 
 from __future__ import annotations
 
@@ -53,6 +54,12 @@ class CuttingProxy:
         """`engine_url` with the proxy in place of the engine."""
         return engine_url.replace(f":{self.target_port}/", f":{self.port}/", 1)
 
+    def retarget(self, target_port: int) -> None:
+        """Sends new connections to the engine at `target_port` (an engine
+        restarted on another port); the URL clients use stays the same."""
+        with self.changed:
+            self.target_port = target_port
+
     def cut_after(self, marker: bytes) -> None:
         """Arms one cut: when `marker` next passes from the engine to a client,
         the proxy forwards the bytes up to its end, then ends that connection
@@ -79,7 +86,13 @@ class CuttingProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                # No engine there (it is down): the client sees the connection
+                # close, as it would with the engine itself gone.
+                client.close()
+                continue
             connection = Connection(client, upstream)
             with self.changed:
                 self.connections.append(connection)
