@@ -166,7 +166,10 @@ impl Server {
         };
         config.keepalive_ms = 15_000;
         let engine = ssecast::Engine::start(config).map_err(|e| e.to_string())?;
-        let pinned = procstat::pin_threads("ssecast", args.server_cpu);
+        // The durable history's writer is an `ssecast-` thread; fjall's own
+        // flush and compaction threads belong to the server as well.
+        let pinned = procstat::pin_threads("ssecast", args.server_cpu)
+            + procstat::pin_threads("fjall", args.server_cpu);
         procstat::pin(0, args.client_cpu);
         eprintln!(
             "in-process engine on {} ({pinned} threads pinned to cpu {}, tool on cpu {})",

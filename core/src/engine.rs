@@ -46,6 +46,9 @@ impl Engine {
     /// README, "Durable history").
     pub fn start(config: Config) -> Result<Engine> {
         config.validate()?;
+        // The durable history first: a refusal then drops no runtime (which
+        // would panic when `start` is called from async code).
+        let hub = Arc::new(Hub::new(&config)?);
         let ip: IpAddr = config.bind_ip();
         let threads = match config.worker_threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -69,7 +72,6 @@ impl Engine {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
-        let hub = Arc::new(Hub::new(&config)?);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (done_tx, server_done) = mpsc::channel();
         let grace = Duration::from_millis(config.shutdown_timeout_ms);

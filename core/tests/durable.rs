@@ -4,7 +4,10 @@
 //! topics), a slow reader is read from disk instead of being cut, and every
 //! fault (a second engine, a directory that cannot be written, a newer format,
 //! a damaged store, a full disk) is a clear `STORAGE` error or a documented
-//! recovery.
+//! recovery. Crashes (`kill -9`) are tested with real processes: the store in
+//! `core/src/durable/tests.rs`, the hosts in `tests/clients/test_durable.py`
+//! (the CLI), `bindings-python/tests/test_durable.py` and
+//! `bindings-node/test/durable.test.js`.
 
 mod support;
 
@@ -304,31 +307,32 @@ fn a_history_written_by_a_newer_format_is_refused() {
     assert!(err.message().contains("newer ssecast"), "{err}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_truncated_store_keeps_a_prefix_and_tells_clients_of_the_loss() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = durable(dir.path(), &[("history_size", "10")]);
-    let ids = publish_n(&first, "t", "", 1000);
-    first.stop();
-    drop(first);
-    for journal in files_with_extension(&dir.path().join("store"), "jnl") {
-        let bytes = std::fs::read(&journal).unwrap();
+/// Fills a history with 1,000 events of topic `t` and stops cleanly; returns their ids.
+fn filled(dir: &Path) -> Vec<String> {
+    let engine = durable(dir, &[("history_size", "10")]);
+    let ids = publish_n(&engine, "t", "", 1000);
+    engine.stop();
+    ids
+}
+
+/// Cuts each file to half its length (without its zero-filled tail).
+fn truncate_to_half(files: &[std::path::PathBuf]) {
+    assert!(!files.is_empty());
+    for file in files {
+        let bytes = std::fs::read(file).unwrap();
         let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |at| at + 1);
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&journal)
-            .unwrap();
-        file.set_len((end / 2) as u64).unwrap();
+        let handle = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+        handle.set_len((end / 2) as u64).unwrap();
     }
-    // The store opens with what precedes the cut (or refuses clearly).
-    let engine = match Engine::start(config(dir.path(), &[("history_size", "10")])) {
-        Ok(engine) => engine,
-        Err(err) => {
-            assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
-            eprintln!("the truncated store was refused: {err}");
-            return;
-        }
-    };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_journal_keeps_a_prefix_and_tells_clients_of_the_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = filled(dir.path());
+    truncate_to_half(&files_with_extension(&dir.path().join("store"), "jnl"));
+    // The store opens with what precedes the cut.
+    let engine = durable(dir.path(), &[("history_size", "10")]);
     // The clean close was cut off with the tail: a client from before the cut
     // is told of a gap instead of being replayed past it.
     let mut stream = Stream::open(
@@ -343,6 +347,26 @@ async fn a_truncated_store_keeps_a_prefix_and_tells_clients_of_the_loss() {
     );
     let next = engine.publish("t", &Event::new("after")).unwrap();
     assert!(seq(&next) > seq(&ids[999]), "ids are never reused");
+}
+
+#[test]
+fn damaged_table_files_are_refused_at_start_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path());
+    let tables: Vec<_> = files_under(&dir.path().join("store"))
+        .into_iter()
+        .filter(|f| f.parent().is_some_and(|p| p.ends_with("tables")))
+        .collect();
+    truncate_to_half(&tables);
+    let err = Engine::start(config(dir.path(), &[])).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+    assert!(
+        err.message().starts_with(&format!(
+            "history_dir {}: cannot open the store",
+            dir.path().display()
+        )),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,8 +461,8 @@ async fn a_full_disk_fails_publishes_with_storage_and_503_then_recovers() {
     drop(tmpfs);
 }
 
-/// Files under `dir` whose extension is `ext`.
-fn files_with_extension(dir: &Path, ext: &str) -> Vec<std::path::PathBuf> {
+/// Files under `dir`.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -446,12 +470,20 @@ fn files_with_extension(dir: &Path, ext: &str) -> Vec<std::path::PathBuf> {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == ext) {
+            } else {
                 out.push(path);
             }
         }
     }
     out
+}
+
+/// Files under `dir` whose extension is `ext`.
+fn files_with_extension(dir: &Path, ext: &str) -> Vec<std::path::PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|e| e == ext))
+        .collect()
 }
 
 fn is_root() -> bool {

@@ -88,17 +88,18 @@ pub(crate) struct Recovered {
 /// there, so that [`DurableHistory::append`] only moves them.
 #[derive(Debug)]
 pub(crate) struct Draft {
-    topic: Box<str>,
+    topic: Arc<str>,
     custom_id: Option<Box<str>>,
     /// Wall-clock time of the publish, in ms since the Unix epoch.
     pub(crate) at_ms: u64,
 }
 
 impl Draft {
-    /// The draft of an event of `topic`, with the publisher's id if it chose one.
-    pub(crate) fn new(topic: &str, custom_id: Option<&str>) -> Draft {
+    /// The draft of an event of `topic` (the topic's own name, shared), with
+    /// the publisher's id if it chose one.
+    pub(crate) fn new(topic: Arc<str>, custom_id: Option<&str>) -> Draft {
         Draft {
-            topic: topic.into(),
+            topic,
             custom_id: custom_id.map(Into::into),
             at_ms: writer::now_ms(),
         }

@@ -1,11 +1,25 @@
-//! One stored event and how it is laid out in the store's keyspaces.
+//! One stored event, and the keys of the store's one keyspace. Every key starts
+//! with a byte naming its table (sequence numbers are 8 big-endian bytes):
 //!
-//! - `events`: `topic 0x00 seq` (seq as 8 big-endian bytes) → the encoded frame,
-//!   so "events of topic T after seq S" is one range scan. Topics hold no
-//!   control characters, so the 0x00 separator keeps topics apart.
-//! - `order`: `seq` → [`OrderEntry`] (time, frame length, topic, custom id), so
-//!   trimming walks the oldest events first, whatever their topic.
-//! - `ids`: `topic 0x00 custom id` → seq of the newest event with that id.
+//! - `e topic 0x00 seq` → the encoded frame, so "events of topic T after seq S"
+//!   is one range scan. Topics hold no control characters, so the 0x00
+//!   separator keeps topics apart.
+//! - `o seq` → an order block: the [`OrderEntry`] (seq, time, frame length,
+//!   topic, custom id) of up to [`ORDER_BLOCK_EVENTS`] events of one commit,
+//!   keyed by the first one's seq, so trimming walks the oldest events first,
+//!   whatever their topic. One block per commit rather than one entry per
+//!   event halves the journal entries a start replays.
+//! - `i topic 0x00 custom id` → seq of the newest event with that id.
+//! - `m name` → what the store knows about itself (see `store.rs`).
+//! - `g end` → `start`: sequence numbers in `(start, end]` may have been lost
+//!   in a crash.
+//!
+//! One keyspace rather than one per table: fjall can drop a journal file only
+//! once every keyspace written in it has flushed its memtable, and tables
+//! written rarely (the store's own records, crash gaps, custom ids) would keep
+//! the journal long, making the replay at start-up long.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -14,7 +28,8 @@ use bytes::Bytes;
 pub(crate) struct Record {
     /// The engine-wide sequence number.
     pub(crate) seq: u64,
-    pub(crate) topic: Box<str>,
+    /// Shared with the topic (no copy per event).
+    pub(crate) topic: Arc<str>,
     /// The publisher's id, when it chose one.
     pub(crate) custom_id: Option<Box<str>>,
     /// The encoded SSE frame, sent verbatim on replay.
@@ -32,19 +47,33 @@ impl Record {
             self.custom_id.as_deref().map_or(0, str::len),
         )
     }
+}
 
-    /// The `order` value of this record.
-    pub(crate) fn order_value(&self) -> Vec<u8> {
-        let topic = self.topic.as_bytes();
-        let id = self.custom_id.as_deref().unwrap_or("").as_bytes();
-        let mut value = Vec::with_capacity(14 + topic.len() + id.len());
-        value.extend_from_slice(&self.at_ms.to_be_bytes());
-        value.extend_from_slice(&(self.frame.len() as u32).to_be_bytes());
-        value.extend_from_slice(&(topic.len() as u16).to_be_bytes());
-        value.extend_from_slice(topic);
-        value.extend_from_slice(id);
-        value
+/// Most events in one order block: a larger commit writes several.
+pub(crate) const ORDER_BLOCK_EVENTS: usize = 1024;
+
+/// The fixed part of a block entry: seq, time, frame length, topic and id lengths.
+const ENTRY_HEAD: usize = 8 + 8 + 4 + 2 + 2;
+
+/// Appends one block entry to `out`.
+fn push_entry(out: &mut Vec<u8>, seq: u64, at_ms: u64, frame_len: usize, topic: &str, id: &str) {
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&at_ms.to_be_bytes());
+    out.extend_from_slice(&(frame_len as u32).to_be_bytes());
+    out.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+    out.extend_from_slice(&(id.len() as u16).to_be_bytes());
+    out.extend_from_slice(topic.as_bytes());
+    out.extend_from_slice(id.as_bytes());
+}
+
+/// The order block of `records` (ascending seqs, at most [`ORDER_BLOCK_EVENTS`]).
+pub(crate) fn order_block(records: &[Record]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(records.len() * (ENTRY_HEAD + 16));
+    for r in records {
+        let id = r.custom_id.as_deref().unwrap_or("");
+        push_entry(&mut out, r.seq, r.at_ms, r.frame.len(), &r.topic, id);
     }
+    out
 }
 
 /// Frame, topic, id and the two 8-byte keys' sequence numbers.
@@ -52,9 +81,10 @@ fn stored_bytes(frame: usize, topic: usize, id: usize) -> u64 {
     (frame + 2 * topic + 2 * id + 30) as u64
 }
 
-/// An `order` value read back.
-#[derive(Debug, PartialEq, Eq)]
+/// One event of an order block, read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OrderEntry {
+    pub(crate) seq: u64,
     pub(crate) at_ms: u64,
     pub(crate) frame_len: usize,
     pub(crate) topic: String,
@@ -62,19 +92,38 @@ pub(crate) struct OrderEntry {
 }
 
 impl OrderEntry {
-    /// Parses an `order` value; `None` when it is not one (a damaged store).
-    pub(crate) fn parse(value: &[u8]) -> Option<OrderEntry> {
-        let at_ms = u64::from_be_bytes(value.get(..8)?.try_into().ok()?);
-        let frame_len = u32::from_be_bytes(value.get(8..12)?.try_into().ok()?) as usize;
-        let topic_len = u16::from_be_bytes(value.get(12..14)?.try_into().ok()?) as usize;
-        let topic = std::str::from_utf8(value.get(14..14 + topic_len)?).ok()?;
-        let id = std::str::from_utf8(value.get(14 + topic_len..)?).ok()?;
-        Some(OrderEntry {
-            at_ms,
-            frame_len,
-            topic: topic.to_owned(),
-            custom_id: (!id.is_empty()).then(|| id.to_owned()),
-        })
+    /// The entries of an order block; `None` when it is not one (a damaged store).
+    pub(crate) fn decode_block(mut value: &[u8]) -> Option<Vec<OrderEntry>> {
+        let mut entries = Vec::new();
+        while !value.is_empty() {
+            let head = value.get(..ENTRY_HEAD)?;
+            let topic_len = u16::from_be_bytes(head[20..22].try_into().ok()?) as usize;
+            let id_len = u16::from_be_bytes(head[22..24].try_into().ok()?) as usize;
+            let topic = value.get(ENTRY_HEAD..ENTRY_HEAD + topic_len)?;
+            let id = value.get(ENTRY_HEAD + topic_len..ENTRY_HEAD + topic_len + id_len)?;
+            entries.push(OrderEntry {
+                seq: be_u64(&head[..8])?,
+                at_ms: be_u64(&head[8..16])?,
+                frame_len: u32::from_be_bytes(head[16..20].try_into().ok()?) as usize,
+                topic: std::str::from_utf8(topic).ok()?.to_owned(),
+                custom_id: (id_len > 0)
+                    .then(|| std::str::from_utf8(id).map(str::to_owned))
+                    .transpose()
+                    .ok()?,
+            });
+            value = &value[ENTRY_HEAD + topic_len + id_len..];
+        }
+        Some(entries)
+    }
+
+    /// The order block of `entries` (what remains of a block after trimming).
+    pub(crate) fn encode_block(entries: &[OrderEntry]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for e in entries {
+            let id = e.custom_id.as_deref().unwrap_or("");
+            push_entry(&mut out, e.seq, e.at_ms, e.frame_len, &e.topic, id);
+        }
+        out
     }
 
     /// The bytes this event counted against `disk_history_bytes`.
@@ -87,13 +136,48 @@ impl OrderEntry {
     }
 }
 
-/// The `events` key of `seq` in `topic`.
+/// The first byte of each table's keys.
+mod tag {
+    pub(super) const EVENT: u8 = b'e';
+    pub(super) const ORDER: u8 = b'o';
+    pub(super) const ID: u8 = b'i';
+    pub(super) const META: u8 = b'm';
+    pub(super) const GAP: u8 = b'g';
+}
+
+/// A tag and a sequence number.
+fn seq_key(tag: u8, seq: u64) -> [u8; 9] {
+    let mut key = [tag; 9];
+    key[1..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// The key of the event `seq` of `topic`.
 pub(crate) fn event_key(topic: &str, seq: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(topic.len() + 9);
+    let mut key = Vec::with_capacity(topic.len() + 10);
+    key.push(tag::EVENT);
     key.extend_from_slice(topic.as_bytes());
     key.push(0);
     key.extend_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// The key of the order entry of `seq`.
+pub(crate) fn order_key(seq: u64) -> [u8; 9] {
+    seq_key(tag::ORDER, seq)
+}
+
+/// The key of a record of the store about itself.
+pub(crate) fn meta_key(name: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(name.len() + 1);
+    key.push(tag::META);
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+/// The key of the crash gap ending at `end`.
+pub(crate) fn gap_key(end: u64) -> [u8; 9] {
+    seq_key(tag::GAP, end)
 }
 
 /// The sequence number at the end of an `events` key.
@@ -102,9 +186,10 @@ pub(crate) fn event_key_seq(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(key[at..].try_into().ok()?))
 }
 
-/// The `ids` key of a custom id in `topic`.
+/// The key of a custom id in `topic`.
 pub(crate) fn id_key(topic: &str, id: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(topic.len() + 1 + id.len());
+    let mut key = Vec::with_capacity(topic.len() + 2 + id.len());
+    key.push(tag::ID);
     key.extend_from_slice(topic.as_bytes());
     key.push(0);
     key.extend_from_slice(id.as_bytes());
@@ -121,31 +206,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn order_values_round_trip_and_reject_garbage() {
-        let record = Record {
-            seq: 7,
+    fn order_blocks_round_trip_and_reject_garbage() {
+        let record = |seq: u64, id: Option<&str>| Record {
+            seq,
             topic: "chat/1".into(),
-            custom_id: Some("order-9".into()),
+            custom_id: id.map(Into::into),
             frame: Bytes::from_static(b"id: order-9\ndata: x\n\n"),
-            at_ms: 1_700_000_000_123,
+            at_ms: 1_700_000_000_123 + seq,
         };
-        let entry = OrderEntry::parse(&record.order_value()).unwrap();
-        assert_eq!(entry.at_ms, record.at_ms);
-        assert_eq!(entry.topic, "chat/1");
-        assert_eq!(entry.custom_id.as_deref(), Some("order-9"));
-        assert_eq!(entry.stored_bytes(), record.stored_bytes());
-        let plain = Record {
-            custom_id: None,
-            ..record
-        };
+        let records = [record(7, Some("order-9")), record(8, None)];
+        let block = order_block(&records);
+        let entries = OrderEntry::decode_block(&block).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!((entries[0].seq, entries[1].seq), (7, 8));
+        assert_eq!(entries[0].at_ms, records[0].at_ms);
+        assert_eq!(entries[0].topic, "chat/1");
+        assert_eq!(entries[0].custom_id.as_deref(), Some("order-9"));
+        assert_eq!(entries[1].custom_id, None);
+        assert_eq!(entries[0].stored_bytes(), records[0].stored_bytes());
+        assert_eq!(OrderEntry::encode_block(&entries), block);
         assert_eq!(
-            OrderEntry::parse(&plain.order_value()).unwrap().custom_id,
-            None
+            OrderEntry::decode_block(&OrderEntry::encode_block(&entries[1..])).unwrap(),
+            entries[1..]
         );
-        assert_eq!(OrderEntry::parse(b"short"), None);
-        let mut bad_len = plain.order_value();
-        bad_len[12] = 0xff;
-        assert_eq!(OrderEntry::parse(&bad_len), None);
+        assert_eq!(OrderEntry::decode_block(b""), Some(Vec::new()));
+        assert_eq!(OrderEntry::decode_block(b"short"), None);
+        let mut bad_len = block.clone();
+        bad_len[20] = 0xff;
+        assert_eq!(OrderEntry::decode_block(&bad_len), None);
+        assert_eq!(OrderEntry::decode_block(&block[..block.len() - 1]), None);
     }
 
     #[test]
@@ -153,5 +242,24 @@ mod tests {
         assert!(event_key("a", u64::MAX) < event_key("a/b", 0));
         assert!(event_key("a", 9) < event_key("a", 10));
         assert_eq!(event_key_seq(&event_key("t", 42)), Some(42));
+    }
+
+    #[test]
+    fn tables_do_not_overlap() {
+        assert!(
+            order_key(255) < order_key(256),
+            "big-endian: ordered by seq"
+        );
+        let tags = [
+            event_key("t", 1)[0],
+            order_key(1)[0],
+            id_key("t", "x")[0],
+            meta_key("lease")[0],
+            gap_key(1)[0],
+        ];
+        let mut unique = tags.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), tags.len(), "one tag per table");
     }
 }

@@ -1,7 +1,15 @@
 //! The embedded store (fjall, a log-structured key-value store) and the few
-//! operations the durable history makes of it. Every write is one atomic batch
-//! across keyspaces; the journal is checksummed, and a torn last write is
-//! dropped when the store is opened again.
+//! operations the durable history makes of it, in one keyspace (the key layout
+//! is in `record.rs`). Every write is one atomic batch; the journal is
+//! checksummed, and a torn last write is dropped when the store is opened again.
+//!
+//! Start-up replays fjall's current journal file, whatever the history's size:
+//! fjall starts a new one past 64 MB, and deletes older ones once the memtable
+//! is flushed (every [`MAX_MEMTABLE_BYTES`]). With one keyspace, no rarely
+//! written keyspace keeps old journal files, so the replay stays under ~64 MB
+//! after a clean close and after a crash alike. Its cost is per journal entry:
+//! an event is one entry (its frame), a commit one or a few more (its order
+//! blocks and the counters).
 
 use std::path::{Path, PathBuf};
 
@@ -9,30 +17,34 @@ use bytes::Bytes;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 use super::options::{DiskBounds, HistorySync};
-use super::record::{be_u64, event_key, event_key_seq, id_key, OrderEntry, Record};
+use super::record::{
+    be_u64, event_key, event_key_seq, gap_key, id_key, meta_key, order_block, order_key,
+    OrderEntry, Record, ORDER_BLOCK_EVENTS,
+};
 use super::storage_error;
 use crate::error::{Error, Result};
 
 /// The store's own directory inside `history_dir`.
 pub(crate) const STORE_DIR: &str = "store";
 
-/// Bounds the journal replayed when the store opens (fjall's smallest allowed).
+/// Bounds the journal files kept (fjall's smallest allowed).
 const MAX_JOURNAL_BYTES: u64 = 64 << 20;
-/// Memtables flushed at this size, so the journal they pin stays small.
+/// The memtable is flushed at this size: the most a start after a crash
+/// replays into memory.
 const MAX_MEMTABLE_BYTES: u64 = 8 << 20;
+/// The name of the one keyspace.
+const KEYSPACE: &str = "history";
 
-mod meta_key {
+mod meta_name {
     pub(super) const INCARNATION: &str = "incarnation";
     pub(super) const LEASE: &str = "lease";
-    pub(super) const HEAD: &str = "head";
-    pub(super) const TRIMMED: &str = "trimmed";
-    pub(super) const EVENTS: &str = "events";
-    pub(super) const BYTES: &str = "bytes";
+    /// The [`Counters`](super::Counters), in one record: written with every commit.
+    pub(super) const COUNTERS: &str = "counters";
     pub(super) const CLEAN: &str = "clean";
     pub(super) const SYNC: &str = "sync";
 }
 
-/// What the store knows about itself, kept in its `meta` keyspace.
+/// What the store knows about itself, kept under its `m` keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Meta {
     /// The id prefix chosen when the store was created.
@@ -46,7 +58,8 @@ pub(crate) struct Meta {
     pub(crate) counters: Counters,
 }
 
-/// Counters updated with every write, in the same batch.
+/// Counters updated with every write, in the same batch (one record, so that
+/// a commit adds one journal entry for them, not four).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Counters {
     /// The highest sequence number written.
@@ -59,17 +72,37 @@ pub(crate) struct Counters {
     pub(crate) bytes: u64,
 }
 
+impl Counters {
+    /// The four counters, 8 big-endian bytes each.
+    fn encode(&self) -> [u8; 32] {
+        let mut out = [0; 32];
+        for (chunk, value) in
+            out.chunks_exact_mut(8)
+                .zip([self.head, self.trimmed, self.events, self.bytes])
+        {
+            chunk.copy_from_slice(&value.to_be_bytes());
+        }
+        out
+    }
+
+    /// The counters [`Counters::encode`] wrote; `None` for anything else.
+    fn decode(bytes: &[u8]) -> Option<Counters> {
+        let value = |i: usize| be_u64(bytes.get(i * 8..i * 8 + 8)?);
+        (bytes.len() == 32).then_some(())?;
+        Some(Counters {
+            head: value(0)?,
+            trimmed: value(1)?,
+            events: value(2)?,
+            bytes: value(3)?,
+        })
+    }
+}
+
 /// The open store.
 pub(crate) struct Store {
     dir: PathBuf,
     db: Database,
-    events: Keyspace,
-    order: Keyspace,
-    ids: Keyspace,
-    meta: Keyspace,
-    /// `end` → `start`: sequence numbers in `(start, end]` may have been lost
-    /// in a crash.
-    gaps: Keyspace,
+    table: Keyspace,
 }
 
 impl Store {
@@ -82,16 +115,8 @@ impl Store {
             .open()
             .map_err(fail)?;
         let options = || KeyspaceCreateOptions::default().max_memtable_size(MAX_MEMTABLE_BYTES);
-        let keyspace = |name: &str| db.keyspace(name, options).map_err(fail);
-        Ok(Store {
-            events: keyspace("events")?,
-            order: keyspace("order")?,
-            ids: keyspace("ids")?,
-            meta: keyspace("meta")?,
-            gaps: keyspace("gaps")?,
-            db,
-            dir,
-        })
+        let table = db.keyspace(KEYSPACE, options).map_err(fail)?;
+        Ok(Store { table, db, dir })
     }
 
     fn fail(&self, what: &str) -> impl Fn(fjall::Error) -> Error + '_ {
@@ -106,9 +131,13 @@ impl Store {
         ))
     }
 
-    /// Reads the `meta` keyspace.
+    /// Reads what the store knows about itself.
     pub(crate) fn meta(&self) -> Result<Meta> {
-        let get = |key: &str| self.meta.get(key).map_err(self.fail("cannot read meta"));
+        let get = |name: &str| {
+            self.table
+                .get(meta_key(name))
+                .map_err(self.fail("cannot read meta"))
+        };
         let u64_of = |key: &str| -> Result<u64> {
             match get(key)? {
                 None => Ok(0),
@@ -121,15 +150,13 @@ impl Store {
                 .transpose()
         };
         Ok(Meta {
-            incarnation: text_of(meta_key::INCARNATION)?,
-            lease: u64_of(meta_key::LEASE)?,
-            clean: u64_of(meta_key::CLEAN)? == 1,
-            sync: text_of(meta_key::SYNC)?.and_then(|s| HistorySync::parse(&s)),
-            counters: Counters {
-                head: u64_of(meta_key::HEAD)?,
-                trimmed: u64_of(meta_key::TRIMMED)?,
-                events: u64_of(meta_key::EVENTS)?,
-                bytes: u64_of(meta_key::BYTES)?,
+            incarnation: text_of(meta_name::INCARNATION)?,
+            lease: u64_of(meta_name::LEASE)?,
+            clean: u64_of(meta_name::CLEAN)? == 1,
+            sync: text_of(meta_name::SYNC)?.and_then(|s| HistorySync::parse(&s)),
+            counters: match get(meta_name::COUNTERS)? {
+                None => Counters::default(),
+                Some(v) => Counters::decode(&v).ok_or_else(|| self.corrupt("meta counters"))?,
             },
         })
     }
@@ -144,12 +171,13 @@ impl Store {
         gap: Option<(u64, u64)>,
     ) -> Result<()> {
         let mut batch = self.db.batch();
-        batch.insert(&self.meta, meta_key::INCARNATION, incarnation);
-        batch.insert(&self.meta, meta_key::LEASE, lease.to_be_bytes());
-        batch.insert(&self.meta, meta_key::SYNC, sync.as_str());
-        batch.insert(&self.meta, meta_key::CLEAN, 0u64.to_be_bytes());
+        let table = &self.table;
+        batch.insert(table, meta_key(meta_name::INCARNATION), incarnation);
+        batch.insert(table, meta_key(meta_name::LEASE), lease.to_be_bytes());
+        batch.insert(table, meta_key(meta_name::SYNC), sync.as_str());
+        batch.insert(table, meta_key(meta_name::CLEAN), 0u64.to_be_bytes());
         if let Some((start, end)) = gap {
-            batch.insert(&self.gaps, end.to_be_bytes(), start.to_be_bytes());
+            batch.insert(table, gap_key(end), start.to_be_bytes());
         }
         batch.commit().map_err(self.fail("cannot write meta"))?;
         self.sync()
@@ -157,8 +185,8 @@ impl Store {
 
     /// Records a clean close (everything handed out is written). Synced.
     pub(crate) fn end_run(&self) -> Result<()> {
-        self.meta
-            .insert(meta_key::CLEAN, 1u64.to_be_bytes())
+        self.table
+            .insert(meta_key(meta_name::CLEAN), 1u64.to_be_bytes())
             .map_err(self.fail("cannot write meta"))?;
         self.sync()
     }
@@ -172,16 +200,19 @@ impl Store {
         lease: Option<u64>,
     ) -> Result<()> {
         let mut batch = self.db.batch();
+        let table = &self.table;
+        for block in records.chunks(ORDER_BLOCK_EVENTS) {
+            batch.insert(table, order_key(block[0].seq), order_block(block));
+        }
         for r in records {
-            batch.insert(&self.events, event_key(&r.topic, r.seq), &r.frame[..]);
-            batch.insert(&self.order, r.seq.to_be_bytes(), r.order_value());
+            batch.insert(table, event_key(&r.topic, r.seq), &r.frame[..]);
             if let Some(id) = &r.custom_id {
-                batch.insert(&self.ids, id_key(&r.topic, id), r.seq.to_be_bytes());
+                batch.insert(table, id_key(&r.topic, id), r.seq.to_be_bytes());
             }
         }
-        put_counters(&mut batch, &self.meta, counters);
+        put_counters(&mut batch, table, counters);
         if let Some(lease) = lease {
-            batch.insert(&self.meta, meta_key::LEASE, lease.to_be_bytes());
+            batch.insert(table, meta_key(meta_name::LEASE), lease.to_be_bytes());
         }
         batch.commit().map_err(self.fail("cannot write events"))
     }
@@ -211,39 +242,48 @@ impl Store {
         let mut next = *counters;
         let mut batch = self.db.batch();
         let mut dropped = 0;
-        let start = counters.trimmed.saturating_add(1).to_be_bytes();
-        for item in self.order.range(start..) {
-            if dropped == max {
-                break;
-            }
+        // Blocks hold ascending seqs and never overlap: the first is the oldest.
+        for item in self.table.range(order_key(0)..=order_key(u64::MAX)) {
             let (key, value) = item.into_inner().map_err(self.fail("cannot read events"))?;
-            let seq = be_u64(&key).ok_or_else(|| self.corrupt("order key"))?;
-            let entry = OrderEntry::parse(&value).ok_or_else(|| self.corrupt("order value"))?;
-            if !over(&next, entry.at_ms) {
-                break;
-            }
-            batch.remove(&self.order, key);
-            batch.remove(&self.events, event_key(&entry.topic, seq));
-            if let Some(id) = &entry.custom_id {
-                let key = id_key(&entry.topic, id);
-                let newest = self.ids.get(&key).map_err(self.fail("cannot read ids"))?;
-                if newest.as_deref().and_then(be_u64) == Some(seq) {
-                    batch.remove(&self.ids, key);
+            let entries =
+                OrderEntry::decode_block(&value).ok_or_else(|| self.corrupt("order block"))?;
+            let mut gone = 0;
+            for entry in &entries {
+                if dropped == max || !over(&next, entry.at_ms) {
+                    break;
                 }
+                batch.remove(&self.table, event_key(&entry.topic, entry.seq));
+                if let Some(id) = &entry.custom_id {
+                    let key = id_key(&entry.topic, id);
+                    let newest = self.table.get(&key).map_err(self.fail("cannot read ids"))?;
+                    if newest.as_deref().and_then(be_u64) == Some(entry.seq) {
+                        batch.remove(&self.table, key);
+                    }
+                }
+                next.events = next.events.saturating_sub(1);
+                next.bytes = next.bytes.saturating_sub(entry.stored_bytes());
+                next.trimmed = entry.seq;
+                dropped += 1;
+                gone += 1;
             }
-            next.events = next.events.saturating_sub(1);
-            next.bytes = next.bytes.saturating_sub(entry.stored_bytes());
-            next.trimmed = seq;
-            dropped += 1;
+            if gone == entries.len() {
+                batch.remove(&self.table, key);
+                continue;
+            }
+            if gone > 0 {
+                // What remains keeps the block's key, still below its seqs.
+                batch.insert(&self.table, key, OrderEntry::encode_block(&entries[gone..]));
+            }
+            break;
         }
         if dropped == 0 {
             return Ok(false);
         }
-        for gap in self.gaps.range(..=next.trimmed.to_be_bytes()) {
+        for gap in self.table.range(gap_key(0)..=gap_key(next.trimmed)) {
             let key = gap.key().map_err(self.fail("cannot read gaps"))?;
-            batch.remove(&self.gaps, key);
+            batch.remove(&self.table, key);
         }
-        put_counters(&mut batch, &self.meta, &next);
+        put_counters(&mut batch, &self.table, &next);
         batch.commit().map_err(self.fail("cannot trim events"))?;
         *counters = next;
         Ok(dropped == max)
@@ -263,7 +303,7 @@ impl Store {
             return Ok(false);
         }
         let range = event_key(topic, after + 1)..=event_key(topic, upto);
-        for (taken, item) in self.events.range(range).enumerate() {
+        for (taken, item) in self.table.range(range).enumerate() {
             if taken == max {
                 return Ok(true);
             }
@@ -274,17 +314,22 @@ impl Store {
         Ok(false)
     }
 
-    /// True when the event `seq` is kept.
+    /// True when the event `seq` is kept: it is in the last order block whose
+    /// key is at most `seq`.
     pub(crate) fn contains(&self, seq: u64) -> Result<bool> {
-        self.order
-            .contains_key(seq.to_be_bytes())
-            .map_err(self.fail("cannot read events"))
+        let Some(item) = self.table.range(order_key(0)..=order_key(seq)).next_back() else {
+            return Ok(false);
+        };
+        let value = item.value().map_err(self.fail("cannot read events"))?;
+        let entries =
+            OrderEntry::decode_block(&value).ok_or_else(|| self.corrupt("order block"))?;
+        Ok(entries.iter().any(|entry| entry.seq == seq))
     }
 
     /// The sequence number of the newest kept event of `topic` with the custom id `id`.
     pub(crate) fn find_id(&self, topic: &str, id: &str) -> Result<Option<u64>> {
         match self
-            .ids
+            .table
             .get(id_key(topic, id))
             .map_err(self.fail("cannot read ids"))?
         {
@@ -296,8 +341,8 @@ impl Store {
     /// True when a crash may have lost an event with a sequence number above `seq`.
     pub(crate) fn gap_after(&self, seq: u64) -> Result<bool> {
         match self
-            .gaps
-            .range(seq.saturating_add(1).to_be_bytes()..)
+            .table
+            .range(gap_key(seq.saturating_add(1))..=gap_key(u64::MAX))
             .next()
         {
             None => Ok(false),
@@ -309,11 +354,8 @@ impl Store {
     }
 }
 
-fn put_counters(batch: &mut fjall::OwnedWriteBatch, meta: &Keyspace, c: &Counters) {
-    batch.insert(meta, meta_key::HEAD, c.head.to_be_bytes());
-    batch.insert(meta, meta_key::TRIMMED, c.trimmed.to_be_bytes());
-    batch.insert(meta, meta_key::EVENTS, c.events.to_be_bytes());
-    batch.insert(meta, meta_key::BYTES, c.bytes.to_be_bytes());
+fn put_counters(batch: &mut fjall::OwnedWriteBatch, table: &Keyspace, c: &Counters) {
+    batch.insert(table, meta_key(meta_name::COUNTERS), c.encode());
 }
 
 fn store_error(dir: &Path, what: &str, e: fjall::Error) -> Error {

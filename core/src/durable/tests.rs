@@ -47,7 +47,7 @@ fn read_all(history: &DurableHistory, topics: &[&str], after: u64) -> Vec<u64> {
 
 fn append(history: &DurableHistory, seq: u64, topic: &str) {
     let ticket = history
-        .append(seq, Draft::new(topic, None), &frame(seq))
+        .append(seq, Draft::new(topic.into(), None), &frame(seq))
         .unwrap();
     if let Some(ticket) = ticket {
         history.wait(ticket).unwrap();
@@ -146,9 +146,9 @@ fn reads_respect_the_budget() {
 fn custom_ids_map_to_their_newest_event() {
     let dir = tempfile::tempdir().unwrap();
     let (history, _) = open(dir.path(), HistorySync::Batch);
-    let publish = |seq, topic, id| {
+    let publish = |seq, topic: &str, id| {
         assert!(history
-            .append(seq, Draft::new(topic, Some(id)), &frame(seq))
+            .append(seq, Draft::new(topic.into(), Some(id)), &frame(seq))
             .unwrap()
             .is_none());
     };
@@ -199,7 +199,7 @@ fn trimming_keeps_the_newest_events_within_the_bounds() {
         history
             .append(
                 seq,
-                Draft::new(if seq % 2 == 0 { "a" } else { "b" }, Some(&id)),
+                Draft::new((if seq % 2 == 0 { "a" } else { "b" }).into(), Some(&id)),
                 &frame(seq),
             )
             .unwrap();
@@ -248,7 +248,7 @@ fn trimming_by_bytes_and_age() {
                 seq,
                 Draft {
                     at_ms: old,
-                    ..Draft::new("t", None)
+                    ..Draft::new("t".into(), None)
                 },
                 &big,
             )
@@ -258,7 +258,7 @@ fn trimming_by_bytes_and_age() {
     }
     for seq in 4..=8 {
         let ticket = history
-            .append(seq, Draft::new("t", None), &big)
+            .append(seq, Draft::new("t".into(), None), &big)
             .unwrap()
             .unwrap();
         history.wait(ticket).unwrap();
@@ -284,7 +284,7 @@ fn the_lease_is_extended_ahead_of_the_seqs_handed_out() {
     for seq in recovered.next_seq..many {
         // Appends past the lease wait for the writer to extend it.
         history
-            .append(seq, Draft::new("t", None), &frame(seq))
+            .append(seq, Draft::new("t".into(), None), &frame(seq))
             .unwrap();
         assert!(seq <= history.shared.lock().leased);
     }
@@ -328,7 +328,7 @@ fn always_waits_for_the_commit_and_publishers_share_commits() {
                         let seq = *next;
                         *next += 1;
                         history
-                            .append(seq, Draft::new("t", None), &frame(seq))
+                            .append(seq, Draft::new("t".into(), None), &frame(seq))
                             .unwrap()
                             .unwrap()
                     };
@@ -533,7 +533,7 @@ fn crash_child() {
                     let seq = *next;
                     let topic = format!("t{t}");
                     let ticket = history
-                        .append(seq, Draft::new(&topic, None), &frame(seq))
+                        .append(seq, Draft::new(topic.as_str().into(), None), &frame(seq))
                         .unwrap();
                     *next += 1;
                     println!("handed {seq}");

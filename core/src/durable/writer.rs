@@ -32,6 +32,8 @@ pub(crate) const LEASE_BLOCK: u64 = 1 << 20;
 pub(crate) const LEASE_BLOCK: u64 = 64;
 /// Most bytes of frames queued before `append` waits for the writer.
 pub(crate) const MAX_QUEUED_BYTES: usize = 64 << 20;
+/// The largest queue allocation kept for reuse (a burst's is freed).
+const MAX_SPARE_RECORDS: usize = 1 << 16;
 /// Failed attempts to write what is queued before `close` gives up.
 const CLOSE_ATTEMPTS: u32 = 2;
 
@@ -152,6 +154,9 @@ pub(crate) fn run(shared: Arc<Shared>, mut counters: Counters) {
     let mut next_trim = Instant::now();
     let mut trim_more = false;
     let mut close_failures = 0;
+    // The allocation of the last written batch, handed back to publishers as
+    // their next queue (swapped in under the lock, never copied there).
+    let mut spare: Vec<Record> = Vec::new();
     loop {
         let mut state = shared.wait_for_work(shared.lock(), next_trim, trim_more);
         if state.failed.is_some() {
@@ -160,9 +165,15 @@ pub(crate) fn run(shared: Arc<Shared>, mut counters: Counters) {
             state = shared.lock();
         }
         if !state.pending.is_empty() {
-            let mut batch: Vec<Record> = state.committing.iter().cloned().collect();
-            batch.append(&mut state.pending);
-            state.committing = Arc::new(batch);
+            let queued = std::mem::replace(&mut state.pending, std::mem::take(&mut spare));
+            state.committing = if state.committing.is_empty() {
+                Arc::new(queued)
+            } else {
+                // A retry: what failed before, then what came since.
+                let mut retry: Vec<Record> = state.committing.iter().cloned().collect();
+                retry.extend(queued);
+                Arc::new(retry)
+            };
             state.pending_bytes = 0;
         }
         let batch = state.committing.clone();
@@ -192,6 +203,16 @@ pub(crate) fn run(shared: Arc<Shared>, mut counters: Counters) {
                 }
             }
             shared.progress.notify_all();
+        }
+        // Written: its records are freed here, outside the lock, and its
+        // allocation becomes the next queue.
+        if !failed {
+            if let Ok(mut written) = Arc::try_unwrap(batch) {
+                written.clear();
+                if written.capacity() <= MAX_SPARE_RECORDS {
+                    spare = written;
+                }
+            }
         }
 
         if !failed

@@ -180,14 +180,14 @@ impl Hub {
             None => Frame::Unnumbered(encode_unnumbered(event, MAX_ID_LINE_BYTES)),
         };
         let custom_id = event.id.map(Box::from);
-        let draft = self
-            .history
-            .as_ref()
-            .map(|_| durable::Draft::new(topic, event.id));
         let now = Instant::now();
         let published = self
             .registry
             .with_topic(topic, self.new_topic_floor(), move |entry| {
+                let draft = self
+                    .history
+                    .as_ref()
+                    .map(|_| durable::Draft::new(entry.name().clone(), event.id));
                 let mut last = self.publish_lock.lock().unwrap_or_else(|e| e.into_inner());
                 let seq = *last + 1;
                 let frame =

@@ -69,7 +69,7 @@ impl Registry {
         }
         let topic = topics
             .entry(name.into())
-            .or_insert_with(|| Arc::new(Topic::new(self.bounds, floor)));
+            .or_insert_with(|| Arc::new(Topic::new(name.into(), self.bounds, floor)));
         Ok(f(topic))
     }
 

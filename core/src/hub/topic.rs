@@ -2,7 +2,7 @@
 //! parked on it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::Instant;
 
@@ -13,6 +13,8 @@ use super::waiters::{Registration, Waiters};
 
 /// A topic shared by its publishers and the streams that hold it.
 pub(crate) struct Topic {
+    /// The topic's name, shared with the durable history's records.
+    name: Arc<str>,
     log: Mutex<Log>,
     /// The sequence number of the newest event appended (0: none).
     newest: AtomicU64,
@@ -25,16 +27,22 @@ pub(crate) struct Topic {
 }
 
 impl Topic {
-    /// An empty topic whose log has `bounds` and holds only events after
-    /// `floor` (see [`Log::new`]).
-    pub(crate) fn new(bounds: Bounds, floor: u64) -> Self {
+    /// An empty topic `name` whose log has `bounds` and holds only events
+    /// after `floor` (see [`Log::new`]).
+    pub(crate) fn new(name: Arc<str>, bounds: Bounds, floor: u64) -> Self {
         Topic {
+            name,
             log: Mutex::new(Log::new(bounds, floor)),
             newest: AtomicU64::new(0),
             waiters: Waiters::default(),
             wake_queued: AtomicBool::new(false),
             holders: AtomicUsize::new(0),
         }
+    }
+
+    /// The topic's name.
+    pub(crate) fn name(&self) -> &Arc<str> {
+        &self.name
     }
 
     /// The topic's log, locked.
