@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the ssecast benchmarks against ssecast and its peers, side by side.
 #
-#   bench/run.sh [SCENARIO...]     scenarios: fanout capacity latency publish (default: all)
+#   bench/run.sh [SCENARIO...]     scenarios: fanout capacity latency publish (default: all),
+#                                  durable (history_dir against memory only; not in the default)
 #
 # The peers' dependencies are installed first, idempotently.
 #
@@ -53,7 +54,7 @@ setup() {
   fi
   mkdir -p "$WORK/express"
   cp "$ROOT/bench/peers/express/package.json" "$ROOT/bench/peers/express/server.js" "$WORK/express/"
-  if [[ ! -d "$WORK/express/node_modules/express" ]]; then
+  if [[ ! -d "$WORK/express/node_modules/express" ]] && [[ " $SERVERS " == *" express "* ]]; then
     log "installing express"
     (cd "$WORK/express" && npm install --no-audit --no-fund --silent)
   fi
@@ -232,6 +233,54 @@ publish() {
   fi
 }
 
+# Scenario 5: the durable history (history_dir) against memory only, in one run,
+# with the history on $HISTORY_DIR (default: $WORK/history; give it the disk you
+# mean to use). Publish cost in process from 1 and 8 threads: a burst the
+# history's queue absorbs (64 MiB), three rounds with the modes interleaved, then
+# a sustained run that the history's writer paces; `always` waits for each
+# fsync. Fan-out with 1,000 subscribers in process: fixed rates, three rounds
+# interleaved (engine CPU per delivered event, the history's threads included),
+# then the highest passing rate. Start-up with 1,000,000 events after a clean
+# stop and after a kill -9.
+durable() {
+  local dir="${HISTORY_DIR:-$WORK/history}"
+  mkdir -p "$dir"
+  with_history() { [[ "$1" == memory ]] || echo --history-dir "$dir/$2" --history-sync "$1"; }
+  for round in 1 2 3; do
+    for history in memory batch none; do
+      # shellcheck disable=SC2046
+      run_tool publish-threads --threads 1,8 --bytes 64 --calls 50000 --label "burst-$round" $(with_history "$history" pt)
+      # shellcheck disable=SC2046
+      run_tool publish-threads --threads 1,8 --bytes 65536 --calls 100 --label "burst-$round" $(with_history "$history" pt)
+    done
+  done
+  for history in memory batch none; do
+    # shellcheck disable=SC2046
+    run_tool publish-threads --threads 1,8 --bytes 64 --calls 400000 --label sustained $(with_history "$history" pt)
+    # shellcheck disable=SC2046
+    run_tool publish-threads --threads 1,8 --bytes 65536 --calls 2000 --label sustained $(with_history "$history" pt)
+  done
+  # shellcheck disable=SC2046
+  run_tool publish-threads --threads 1,8 --bytes 64 --calls 2000 --label always $(with_history always pt)
+  # shellcheck disable=SC2046
+  run_tool publish-threads --threads 1,8 --bytes 65536 --calls 200 --label always $(with_history always pt)
+  local fanout=(ladder --scenario fanout --name ssecast --inproc --server-cpu "$SERVER_CPU"
+    --client-cpu "$CLIENT_CPU" --subs 1000)
+  for round in 1 2 3; do
+    for history in memory batch; do
+      # shellcheck disable=SC2046
+      run_tool "${fanout[@]}" --rates 200,800 --window 6 $(with_history "$history" ladder)
+    done
+  done
+  for history in memory batch; do
+    # shellcheck disable=SC2046
+    run_tool "${fanout[@]}" --start-rate 25 --resolution 25 $(with_history "$history" ladder)
+  done
+  run_tool history-startup --dir "$dir/startup" --events 1000000 --repeat 3
+  run_tool history-startup --dir "$dir/startup" --events 1000000 --repeat 3 --crash
+  rm -rf "$dir"
+}
+
 scenarios=("$@")
 [[ ${#scenarios[@]} -gt 0 ]] || scenarios=(fanout capacity latency publish)
 setup
@@ -239,7 +288,7 @@ log "servers on cpu $SERVER_CPU, load tool on cpu $CLIENT_CPU; results in $RESUL
 echo "# run $(date -u +%FT%TZ) scenarios: ${scenarios[*]} servers: $SERVERS" >>"$RESULTS"
 for scenario in "${scenarios[@]}"; do
   case "$scenario" in
-    fanout|capacity|latency|publish) "$scenario" ;;
+    fanout|capacity|latency|publish|durable) "$scenario" ;;
     *) log "unknown scenario $scenario"; exit 2 ;;
   esac
 done

@@ -4,13 +4,15 @@
 //! `capacity` (many idle connections: accept time and RSS per connection),
 //! `publish-cost` (drives a publish-cost program in C, Python, Node or Rust
 //! with subscribers attached), `publish-cost-child` (the Rust one),
-//! `publish-threads` (publish cost from several threads at once, in process)
-//! and `connect-rate` (new streams per second with authorization off and on).
+//! `publish-threads` (publish cost from several threads at once, in process),
+//! `connect-rate` (new streams per second with authorization off and on) and
+//! `history-startup` (start-up time of an engine with a full durable history).
 //! Every run prints one `RESULT` line per figure for the bench script.
 
 mod client;
 mod connect_rate;
 mod histogram;
+mod history_startup;
 mod procstat;
 mod publish_cost;
 mod publish_threads;
@@ -48,6 +50,8 @@ enum Command {
     PublishThreads(publish_threads::Args),
     /// New streams per second with authorization off, HS256 and ES256 (in process).
     ConnectRate(connect_rate::Args),
+    /// Start-up time of an engine whose durable history holds many events.
+    HistoryStartup(history_startup::Args),
 }
 
 /// What to connect to and how to watch it.
@@ -75,6 +79,12 @@ struct ServerArgs {
     /// The core for this tool's own thread when `--inproc` is used.
     #[arg(long, default_value_t = 1)]
     client_cpu: usize,
+    /// With `--inproc`: keep a durable history in this directory (emptied first).
+    #[arg(long)]
+    history_dir: Option<std::path::PathBuf>,
+    /// With `--history-dir`: `history_sync` (always, batch or none).
+    #[arg(long, default_value = "batch")]
+    history_sync: String,
 }
 
 #[derive(Args)]
@@ -165,6 +175,15 @@ impl Server {
             ..Default::default()
         };
         config.keepalive_ms = 15_000;
+        let mut name = format!("{}-inproc", args.name);
+        if let Some(dir) = &args.history_dir {
+            let _ = std::fs::remove_dir_all(dir);
+            config.history_dir = Some(dir.clone());
+            config
+                .set("history_sync", &args.history_sync)
+                .map_err(|e| e.to_string())?;
+            name = format!("{name}-history-{}", args.history_sync);
+        }
         let engine = ssecast::Engine::start(config).map_err(|e| e.to_string())?;
         // The durable history's writer is an `ssecast-` thread; fjall's own
         // flush and compaction threads belong to the server as well.
@@ -178,7 +197,7 @@ impl Server {
             args.client_cpu
         );
         Ok(Server {
-            name: format!("{}-inproc", args.name),
+            name,
             addr: engine.local_addr(),
             pid: None,
             engine: Some(Arc::new(engine)),
@@ -190,11 +209,15 @@ impl Server {
     }
 
     /// CPU time of the in-process engine's threads (named `ssecast`; this
-    /// tool's own are `ssecast-bench`) so far, in nanoseconds.
+    /// tool's own are `ssecast-bench`) so far, in nanoseconds, with its
+    /// durable history's writer and fjall's workers when it keeps one.
     fn engine_cpu_ns(&self) -> Option<u64> {
-        self.engine
-            .as_ref()
-            .map(|_| procstat::threads_cpu_ns("ssecast"))
+        self.engine.as_ref().map(|_| {
+            ["ssecast", "ssecast-history", "fjall:worker"]
+                .into_iter()
+                .map(procstat::threads_cpu_ns)
+                .sum()
+        })
     }
 }
 
@@ -207,6 +230,7 @@ fn main() -> std::process::ExitCode {
     let in_plain_thread = match cli.command {
         Command::PublishCostChild(args) => Some(publish_cost::child(args)),
         Command::PublishThreads(args) => Some(publish_threads::run(args)),
+        Command::HistoryStartup(args) => Some(history_startup::run(args)),
         command => {
             cli_command = Some(command);
             None
@@ -233,7 +257,9 @@ fn main() -> std::process::ExitCode {
             Command::Capacity(args) => capacity(args, limit).await,
             Command::PublishCost(args) => publish_cost::orchestrate(args).await,
             Command::ConnectRate(args) => connect_rate::run(args).await,
-            Command::PublishCostChild(_) | Command::PublishThreads(_) => {
+            Command::PublishCostChild(_)
+            | Command::PublishThreads(_)
+            | Command::HistoryStartup(_) => {
                 unreachable!("handled above")
             }
         }

@@ -1,8 +1,10 @@
 //! Publish cost with several publishing threads: `Engine::publish` called from
 //! T threads at once, each on its own topic, with payloads of a given size and
 //! no subscriber attached. Shows how long publishers wait for each other in
-//! the engine's publish critical section.
+//! the engine's publish critical section, and, with `--history-dir`, what the
+//! durable history adds (each run on a fresh directory inside it).
 
+use std::path::PathBuf;
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
@@ -21,15 +23,48 @@ pub struct Args {
     /// A label for the report (for example `before` or `after`).
     #[arg(long, default_value = "ssecast")]
     label: String,
+    /// Keep a durable history: each run gets a fresh directory inside this one
+    /// (removed after the run). Without it, memory only.
+    #[arg(long)]
+    history_dir: Option<PathBuf>,
+    /// `history_sync` of the durable history: always, batch or none.
+    #[arg(long, default_value = "batch")]
+    history_sync: String,
 }
 
 /// Runs every combination of threads and sizes and prints one `RESULT` line each.
 pub fn run(args: Args) -> Result<(), String> {
+    let history = match &args.history_dir {
+        Some(_) => format!("history={}", args.history_sync),
+        None => "history=memory".to_owned(),
+    };
     for &bytes in &args.bytes {
         for &threads in &args.threads {
-            let ns = measure(threads, bytes, args.calls)?;
+            let mut config = ssecast::Config {
+                port: 0,
+                worker_threads: 1,
+                history_size: 64,
+                max_event_bytes: bytes.max(1),
+                ..Default::default()
+            };
+            let run_dir = args
+                .history_dir
+                .as_ref()
+                .map(|dir| dir.join(format!("publish-threads-{threads}-{bytes}")));
+            if let Some(dir) = &run_dir {
+                let _ = std::fs::remove_dir_all(dir);
+                config.history_dir = Some(dir.clone());
+                config
+                    .set("history_sync", &args.history_sync)
+                    .map_err(|e| e.to_string())?;
+            }
+            let measured = measure(config, threads, bytes, args.calls);
+            if let Some(dir) = &run_dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            let (ns, stop_ms) = measured?;
             println!(
-                "RESULT publish_threads {} threads={threads} bytes={bytes} calls_per_thread={} ns_per_publish={ns:.0} publishes_per_s={:.0}",
+                "RESULT publish_threads {} {history} threads={threads} bytes={bytes} calls_per_thread={} ns_per_publish={ns:.0} publishes_per_s={:.0} stop_ms={stop_ms:.0}",
                 args.label,
                 args.calls,
                 1e9 / ns * threads as f64
@@ -39,15 +74,14 @@ pub fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Mean wall time per publish seen by one thread, in nanoseconds.
-fn measure(threads: usize, bytes: usize, calls: usize) -> Result<f64, String> {
-    let config = ssecast::Config {
-        port: 0,
-        worker_threads: 1,
-        history_size: 64,
-        max_event_bytes: bytes.max(1),
-        ..Default::default()
-    };
+/// Mean wall time per publish seen by one thread, in nanoseconds, and the time
+/// `stop` took (with a durable history: writing what was still queued).
+fn measure(
+    config: ssecast::Config,
+    threads: usize,
+    bytes: usize,
+    calls: usize,
+) -> Result<(f64, f64), String> {
     let engine = Arc::new(ssecast::Engine::start(config).map_err(|e| e.to_string())?);
     // Lines of 80 characters, so the encoder splits the payload as a JSON or
     // text payload with line breaks would be split.
@@ -76,6 +110,10 @@ fn measure(threads: usize, bytes: usize, calls: usize) -> Result<f64, String> {
     for worker in workers {
         total += worker.join().map_err(|_| "a publisher panicked")??;
     }
+    let stopping = Instant::now();
     engine.stop();
-    Ok(total / threads as f64)
+    Ok((
+        total / threads as f64,
+        stopping.elapsed().as_secs_f64() * 1e3,
+    ))
 }

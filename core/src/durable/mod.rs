@@ -10,14 +10,18 @@
 //!    next sequence number replace the fresh ones, so old ids still parse and no
 //!    sequence number is ever handed out twice.
 //! 2. [`DurableHistory::append`] under the publish lock, right after the seq and
-//!    frame are made and before the ring append: it only queues (a lock, a
-//!    push and two small allocations). When it fails the publish fails and the seq is not used.
+//!    frame are made and before the ring append: it only queues (a lock and a
+//!    push; the [`Draft`] was made before the lock). When it fails the publish
+//!    fails and the seq is not used.
 //! 3. Outside the lock, [`DurableHistory::wait`] with the ticket `append`
 //!    returned (`always` only): returns once the event is fsynced. Concurrent
-//!    publishers share one commit.
+//!    publishers share one commit. In `always`, streams send events only up to
+//!    [`DurableHistory::durable_through`].
 //! 4. On resume, when the ring cannot serve an id: [`DurableHistory::find_custom_id`]
 //!    for a publisher-given id, [`DurableHistory::resume_after`] to know whether
-//!    the replay is exact, and [`DurableHistory::read_after`] for the frames.
+//!    the replay is exact, and [`DurableHistory::read_after`] for the frames
+//!    (with [`DurableHistory::trimmed_through`] to know whether trimming
+//!    overtook the reader).
 //! 5. [`DurableHistory::close`] at stop: writes what is queued, syncs, and
 //!    marks the store closed cleanly.
 //!
@@ -31,7 +35,8 @@
 //! lease, which is written and fsynced ahead of use ([`writer::LEASE_BLOCK`]
 //! at a time, extended when half is used). A restarted engine starts after the
 //! lease, so an id handed out and then lost in a crash is never reused; a client
-//! holding such an id resumes into a reset (`unknown-id`). Each restart skips
+//! holding such an id (only possible in `batch` and `none`) resumes into a
+//! reset (`unknown-id`). Each restart skips
 //! what remained of the lease, so engine ids grow by up to about a million per
 //! restart.
 //!
@@ -39,7 +44,7 @@
 //!
 //! Commits are written in seq order, so a crash loses only a tail. In `always`
 //! nothing acknowledged is in that tail: a lost event's publish had not
-//! returned, and clients before it resume exactly. In `batch` and `none` an
+//! returned and no stream had sent it, so every client resumes exactly. In `batch` and `none` an
 //! acknowledged event may be in it, so a start after a crash records a gap
 //! `(last written, lease]`: a client whose position is before the gap gets
 //! `history-gap` instead of a replay that would silently skip events.
