@@ -183,6 +183,21 @@ async fn publisher_ids_found_only_on_disk_resume_exactly() {
     let ids: Vec<&str> = got.iter().map(|e| e.id.as_str()).collect();
     let expected: Vec<String> = (4..30).map(|i| format!("order-{i}")).collect();
     assert_eq!(ids, expected);
+
+    // A reused id resumes after its oldest occurrence kept (on disk here, as
+    // in memory): the events between its occurrences are not skipped.
+    engine.publish("o", &Event::new("a").id("dup")).unwrap();
+    let between = publish_n(&engine, "o", "between", 10);
+    engine.publish("o", &Event::new("b").id("dup")).unwrap();
+    let mut stream = Stream::subscribed(
+        engine.local_addr(),
+        "/events?topic=o",
+        &[("last-event-id", "dup")],
+    )
+    .await;
+    let got: Vec<String> = stream.events(11).await.into_iter().map(|e| e.id).collect();
+    let expected: Vec<String> = between.into_iter().chain(["dup".to_owned()]).collect();
+    assert_eq!(got, expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -319,7 +319,9 @@ impl DurableHistory {
         Ok(Replay { frames, more })
     }
 
-    /// The seq of the newest kept event of `topics` whose publisher-given id is `id`.
+    /// The seq of the oldest kept event of `topics` whose publisher-given id
+    /// is `id` (a reused id: a client that saw it resumes after its oldest
+    /// occurrence, so that no event is skipped).
     pub(crate) fn find_custom_id(&self, topics: &[&str], id: &str) -> Result<Option<u64>> {
         let queued = {
             let state = self.shared.lock();
@@ -329,16 +331,18 @@ impl DurableHistory {
                 .chain(&state.pending)
                 .filter(|r| r.custom_id.as_deref() == Some(id) && topics.contains(&&*r.topic))
                 .map(|r| r.seq)
-                .max()
+                .min()
         };
         let stored = self.shared.with_store(|store| {
-            let mut newest = None;
+            let mut oldest: Option<u64> = None;
             for topic in topics {
-                newest = newest.max(store.find_id(topic, id)?);
+                if let Some(seq) = store.find_id(topic, id)? {
+                    oldest = Some(oldest.map_or(seq, |o| o.min(seq)));
+                }
             }
-            Ok(newest)
+            Ok(oldest)
         })?;
-        Ok(queued.max(stored))
+        Ok(stored.into_iter().chain(queued).min())
     }
 
     /// Whether a client whose last event is `seq` can be replayed exactly from

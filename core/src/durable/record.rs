@@ -9,7 +9,9 @@
 //!   keyed by the first one's seq, so trimming walks the oldest events first,
 //!   whatever their topic. One block per commit rather than one entry per
 //!   event halves the journal entries a start replays.
-//! - `i topic 0x00 custom id` → seq of the newest event with that id.
+//! - `i topic 0x00 custom id 0x00 seq` → nothing: every kept event whose
+//!   publisher gave it that id, oldest first (a client that saw a reused id
+//!   resumes after its oldest occurrence, as the logs in memory do).
 //! - `m name` → what the store knows about itself (see `store.rs`).
 //! - `g end` → `start`: sequence numbers in `(start, end]` may have been lost
 //!   in a crash.
@@ -186,13 +188,23 @@ pub(crate) fn event_key_seq(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(key[at..].try_into().ok()?))
 }
 
-/// The key of a custom id in `topic`.
-pub(crate) fn id_key(topic: &str, id: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(topic.len() + 2 + id.len());
+/// The key of event `seq` of `topic`, whose publisher gave it the id `id`.
+pub(crate) fn id_key(topic: &str, id: &str, seq: u64) -> Vec<u8> {
+    let mut key = id_prefix(topic, id);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// The start of the keys of every kept event of `topic` with the id `id`,
+/// oldest first. Ids hold no NUL, so the separator after the id keeps ids that
+/// start alike apart.
+pub(crate) fn id_prefix(topic: &str, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(topic.len() + id.len() + 11);
     key.push(tag::ID);
     key.extend_from_slice(topic.as_bytes());
     key.push(0);
     key.extend_from_slice(id.as_bytes());
+    key.push(0);
     key
 }
 
@@ -245,6 +257,15 @@ mod tests {
     }
 
     #[test]
+    fn id_keys_keep_ids_that_start_alike_apart() {
+        let prefix = id_prefix("t", "order-1");
+        assert!(id_key("t", "order-1", 5).starts_with(&prefix));
+        assert!(!id_key("t", "order-12", 5).starts_with(&prefix));
+        assert!(id_key("t", "order-1", 5) < id_key("t", "order-1", 6));
+        assert_eq!(event_key_seq(&id_key("t", "order-1", 9)), Some(9));
+    }
+
+    #[test]
     fn tables_do_not_overlap() {
         assert!(
             order_key(255) < order_key(256),
@@ -253,7 +274,7 @@ mod tests {
         let tags = [
             event_key("t", 1)[0],
             order_key(1)[0],
-            id_key("t", "x")[0],
+            id_key("t", "x", 1)[0],
             meta_key("lease")[0],
             gap_key(1)[0],
         ];

@@ -18,7 +18,7 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 use super::options::{DiskBounds, HistorySync};
 use super::record::{
-    be_u64, event_key, event_key_seq, gap_key, id_key, meta_key, order_block, order_key,
+    be_u64, event_key, event_key_seq, gap_key, id_key, id_prefix, meta_key, order_block, order_key,
     OrderEntry, Record, ORDER_BLOCK_EVENTS,
 };
 use super::storage_error;
@@ -207,7 +207,7 @@ impl Store {
         for r in records {
             batch.insert(table, event_key(&r.topic, r.seq), &r.frame[..]);
             if let Some(id) = &r.custom_id {
-                batch.insert(table, id_key(&r.topic, id), r.seq.to_be_bytes());
+                batch.insert(table, id_key(&r.topic, id, r.seq), []);
             }
         }
         put_counters(&mut batch, table, counters);
@@ -254,11 +254,7 @@ impl Store {
                 }
                 batch.remove(&self.table, event_key(&entry.topic, entry.seq));
                 if let Some(id) = &entry.custom_id {
-                    let key = id_key(&entry.topic, id);
-                    let newest = self.table.get(&key).map_err(self.fail("cannot read ids"))?;
-                    if newest.as_deref().and_then(be_u64) == Some(entry.seq) {
-                        batch.remove(&self.table, key);
-                    }
+                    batch.remove(&self.table, id_key(&entry.topic, id, entry.seq));
                 }
                 next.events = next.events.saturating_sub(1);
                 next.bytes = next.bytes.saturating_sub(entry.stored_bytes());
@@ -326,16 +322,16 @@ impl Store {
         Ok(entries.iter().any(|entry| entry.seq == seq))
     }
 
-    /// The sequence number of the newest kept event of `topic` with the custom id `id`.
+    /// The sequence number of the oldest kept event of `topic` whose
+    /// publisher gave it the id `id`.
     pub(crate) fn find_id(&self, topic: &str, id: &str) -> Result<Option<u64>> {
-        match self
-            .table
-            .get(id_key(topic, id))
-            .map_err(self.fail("cannot read ids"))?
-        {
-            None => Ok(None),
-            Some(v) => be_u64(&v).map(Some).ok_or_else(|| self.corrupt("id value")),
-        }
+        let Some(item) = self.table.prefix(id_prefix(topic, id)).next() else {
+            return Ok(None);
+        };
+        let key = item.key().map_err(self.fail("cannot read ids"))?;
+        event_key_seq(&key)
+            .map(Some)
+            .ok_or_else(|| self.corrupt("id key"))
     }
 
     /// True when a crash may have lost an event with a sequence number above `seq`.

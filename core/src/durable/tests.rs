@@ -143,7 +143,7 @@ fn reads_respect_the_budget() {
 }
 
 #[test]
-fn custom_ids_map_to_their_newest_event() {
+fn custom_ids_map_to_their_oldest_kept_event() {
     let dir = tempfile::tempdir().unwrap();
     let (history, _) = open(dir.path(), HistorySync::Batch);
     let publish = |seq, topic: &str, id| {
@@ -158,13 +158,24 @@ fn custom_ids_map_to_their_newest_event() {
     publish(4, "orders", "order-7");
     assert_eq!(
         history.find_custom_id(&["orders"], "order-7").unwrap(),
-        Some(4)
+        Some(1)
     );
     history.close().unwrap();
     let (history, _) = open(dir.path(), HistorySync::Batch);
     assert_eq!(
         history.find_custom_id(&["orders"], "order-7").unwrap(),
-        Some(4)
+        Some(1)
+    );
+    assert_eq!(
+        history
+            .find_custom_id(&["other", "orders"], "order-7")
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        history.find_custom_id(&["orders"], "order-").unwrap(),
+        None,
+        "ids that start alike are apart"
     );
     assert_eq!(
         history.find_custom_id(&["other"], "order-7").unwrap(),

@@ -342,11 +342,8 @@ impl Hub {
                 Some(after) => Ok((after, false)),
             };
         };
-        if let Some(after) = in_logs.filter(|&after| covered(after)) {
-            return Ok((after, false));
-        }
         // A publisher's id may also name older events that only the disk
-        // keeps: resume after the oldest, as in memory.
+        // keeps: resume after the oldest kept anywhere, as in memory.
         let topics: Vec<&str> = names.iter().map(String::as_str).collect();
         let on_disk = match history.find_custom_id(&topics, id) {
             Ok(found) => found,
@@ -358,6 +355,9 @@ impl Hub {
         let Some(after) = in_logs.into_iter().chain(on_disk).min() else {
             return Err(ResetReason::UnknownId);
         };
+        if covered(after) {
+            return Ok((after, false));
+        }
         history.resume_after(after).map(|()| (after, true))
     }
 
