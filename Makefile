@@ -50,7 +50,7 @@ lint-rust:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 test-rust:
-	$(CARGO) test --locked -p ssecast -p ssecast-cli -p ssecast-ffi
+	$(CARGO) test --locked --no-fail-fast -p ssecast -p ssecast-cli -p ssecast-ffi
 
 # Each mk/*.mk adds its suite to PART_TESTS (C, Python, Node, browser), its
 # static checks to PART_LINTS (Python, Node) and its own artifact targets.

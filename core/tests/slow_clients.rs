@@ -274,13 +274,18 @@ async fn an_http2_connection_whose_socket_takes_nothing_is_closed() {
     );
     client.assert_closed().await;
 
-    // Events leave the history while the socket is stuck: the connection is
-    // closed at once, long before its write deadline, freeing its frames.
+    // Events leave the history while the client reads nothing: its streams
+    // end at once, long before the write deadline, freeing their frames. When
+    // the socket was already stuck the connection is closed with them; when
+    // hyper had not yet met a full socket (flow control held the frames) the
+    // streams are reset and the connection, left without a stream, is closed
+    // at the idle deadline. Either way the client sees its connection end.
     let behind = engine(&[
         ("history_size", "2"),
         ("send_buffer_bytes", "65536"),
         ("keepalive_ms", "0"),
         ("write_timeout_ms", "600000"),
+        ("idle_timeout_ms", "1000"),
     ]);
     let addr = behind.local_addr();
     let client = StuckH2::open(addr, "/events?topic=t", STREAMS).await;
