@@ -317,7 +317,8 @@ export interface EngineOptions {
   bodyTimeoutMs?: number
   /**
    * Time a stream's socket or HTTP/2 window may take no byte while bytes are
-   * pending before the stream is closed, in milliseconds.
+   * pending before the stream is closed, and an HTTP/2 PING may go
+   * unanswered before the connection is closed, in milliseconds.
    */
   writeTimeoutMs?: number
 }

@@ -130,7 +130,8 @@ pub struct EngineOptions {
     /// Time a client has to send a whole request body, in milliseconds.
     pub body_timeout_ms: Option<f64>,
     /// Time a stream's socket or HTTP/2 window may take no byte while bytes are
-    /// pending before the stream is closed, in milliseconds.
+    /// pending before the stream is closed, and an HTTP/2 PING may go
+    /// unanswered before the connection is closed, in milliseconds.
     pub write_timeout_ms: Option<f64>,
 }
 

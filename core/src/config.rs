@@ -51,7 +51,8 @@ pub struct Config {
     /// naming another host in `Host` get `421`.
     pub allowed_hosts: Vec<String>,
     /// Idle interval after which a keep-alive comment is sent, in milliseconds
-    /// (at least 1000); 0 disables.
+    /// (at least 1000); 0 disables. An HTTP/2 connection whose client has sent
+    /// nothing for this long (for `idle_timeout_ms` when 0) gets a PING.
     pub keepalive_ms: u64,
     /// Reconnection delay sent to clients when they connect, in milliseconds; 0 sends none.
     pub retry_ms: u32,
@@ -123,7 +124,8 @@ pub struct Config {
     pub body_timeout_ms: u64,
     /// How long a stream's client may take no byte while bytes are pending (its
     /// socket or HTTP/2 window full), in milliseconds, before the stream is
-    /// closed; the client resumes from history.
+    /// closed; the client resumes from history. An HTTP/2 connection whose
+    /// client leaves a PING unanswered for this long is closed.
     pub write_timeout_ms: u64,
     /// An HTML page served at `GET /` (the CLI's demo page), to `localhost` and
     /// loopback hosts only, since it may carry secrets. Rust API only.
@@ -283,7 +285,7 @@ pub const KEYS: &[KeyInfo] = &[
     },
     KeyInfo {
         name: "keepalive_ms",
-        help: "idle interval before a keep-alive comment, in ms (0: off; else at least 1000)",
+        help: "idle interval before a keep-alive comment (HTTP/2: a PING), in ms (0: off; else at least 1000)",
     },
     KeyInfo {
         name: "retry_ms",
@@ -403,7 +405,7 @@ pub const KEYS: &[KeyInfo] = &[
     },
     KeyInfo {
         name: "write_timeout_ms",
-        help: "time a stream's client may take no byte while bytes are pending, in ms",
+        help: "time a stream's client may take no byte while bytes are pending (HTTP/2: leave a PING unanswered), in ms",
     },
 ];
 

@@ -57,7 +57,11 @@ pub(crate) async fn serve(
     }
 }
 
-/// hyper's HTTP/1 and HTTP/2 settings, with the fast path's head limits.
+/// hyper's HTTP/1 and HTTP/2 settings, with the fast path's head limits. An
+/// HTTP/2 connection whose client has sent nothing for [`ping_interval`] gets
+/// a PING, and is closed when the answer does not come within
+/// `write_timeout_ms` (a peer gone without a word, whose streams would
+/// otherwise wait for keep-alives to fill its window).
 fn hyper_builder(config: &Config) -> auto::Builder<StreamExecutor> {
     let mut builder = auto::Builder::new(StreamExecutor);
     builder
@@ -68,9 +72,21 @@ fn hyper_builder(config: &Config) -> auto::Builder<StreamExecutor> {
     builder
         .http2()
         .timer(TokioTimer::new())
+        .keep_alive_interval(ping_interval(config))
+        .keep_alive_timeout(config.write_timeout())
         .max_concurrent_streams(256)
         .max_header_list_size(fast_path::MAX_HEAD as u32);
     builder
+}
+
+/// How long an HTTP/2 connection's client may send nothing before it is
+/// PINGed: the keep-alive interval, or the idle timeout when keep-alive
+/// comments are off.
+fn ping_interval(config: &Config) -> Duration {
+    match config.keepalive_ms {
+        0 => config.idle_timeout(),
+        ms => Duration::from_millis(ms),
+    }
 }
 
 /// Serves one connection from `peer`: event streams over HTTP/1 on the fast
