@@ -142,9 +142,10 @@ def test_openings_that_never_end_are_closed_at_the_head_deadline(engines):
 def test_http2_connections_without_streams_are_closed(engines):
     """A connection that completed the preface and SETTINGS but never opens a
     stream is closed at head_timeout_ms; one whose last stream ended, at
-    idle_timeout_ms after that end. /healthz answers meanwhile."""
+    idle_timeout_ms after that end, although it answers the PINGs it gets
+    meanwhile. /healthz answers meanwhile."""
     head_ms, idle_ms = 600, 1_800
-    engine = engines(head_timeout_ms=head_ms, idle_timeout_ms=idle_ms, keepalive_ms=0)
+    engine = engines(head_timeout_ms=head_ms, idle_timeout_ms=idle_ms, keepalive_ms=1_000)
     before = server_fds(engine)
 
     start = time.monotonic()
@@ -164,6 +165,7 @@ def test_http2_connections_without_streams_are_closed(engines):
     assert health(engine)["status"] == "ok"
     for peer, end in zip(idle, answered):
         assert_on_time("an idle connection", peer.wait_closed() - end, idle_ms)
+        assert peer.of(h2.events.PingReceived), "PINGed while idle"
 
     wait_until(lambda: server_fds(engine) <= before + 1, "the engine to close its descriptors")
     for peer in silent + idle:

@@ -178,6 +178,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn http2_pings_follow_the_keep_alive_interval_or_the_idle_timeout() {
+        let mut config = Config {
+            keepalive_ms: 2_000,
+            idle_timeout_ms: 9_000,
+            ..Config::default()
+        };
+        assert_eq!(ping_interval(&config), Duration::from_secs(2));
+        config.keepalive_ms = 0;
+        assert_eq!(ping_interval(&config), Duration::from_secs(9));
+    }
+
+    #[test]
     fn accept_warnings_are_rate_limited() {
         let mut failures = AcceptFailures::default();
         let start = Instant::now();
