@@ -5,7 +5,8 @@
 #   make test-clients   installs the clients under build/clients, runs pytest there
 # Clients: sseclient-py (+ requests) and httpx-sse (+ httpx) in a venv; eventsource
 # (4.x, the last major that runs on Node 20) and @microsoft/fetch-event-source from
-# npm; reqwest-eventsource in a Rust program of its own (tests/clients/rust).
+# npm; reqwest-eventsource in a Rust program of its own (tests/clients/rust). The
+# HTTP/2 attacks on the binary (test_http2_attacks.py) use the h2 library from the venv.
 
 CLIENTS_SRC := tests/clients
 CLIENTS_BUILD := $(BUILD_DIR)/clients

@@ -67,11 +67,15 @@ def open_streams(engine: Engine) -> int:
 
 
 def read_until_closed(sock: socket.socket, timeout: float) -> bytes:
-    """Everything the engine sends until it closes the connection."""
+    """Everything the engine sends until it closes the connection (a reset is
+    a close too)."""
     sock.settimeout(timeout)
     received = b""
-    while chunk := sock.recv(65_536):
-        received += chunk
+    try:
+        while chunk := sock.recv(65_536):
+            received += chunk
+    except ConnectionResetError:
+        pass
     return received
 
 
