@@ -58,7 +58,7 @@ pub(crate) async fn serve(
 }
 
 /// hyper's HTTP/1 and HTTP/2 settings, with the fast path's head limits.
-fn hyper_builder(config: &Config) -> auto::Builder<StreamExecutor> {
+pub(super) fn hyper_builder(config: &Config) -> auto::Builder<StreamExecutor> {
     let mut builder = auto::Builder::new(StreamExecutor);
     builder
         .http1()
@@ -128,14 +128,14 @@ const ACCEPT_WARNING_EVERY: Duration = Duration::from_secs(10);
 /// Accept failures: one warning per [`ACCEPT_WARNING_EVERY`] at most, counting
 /// the failures it stands for.
 #[derive(Default)]
-struct AcceptFailures {
+pub(super) struct AcceptFailures {
     last_warning: Option<Instant>,
     unreported: u64,
 }
 
 impl AcceptFailures {
     /// Reports `error` unless a warning went out recently, then backs off.
-    async fn failed(&mut self, error: io::Error) {
+    pub(super) async fn failed(&mut self, error: io::Error) {
         if let Some(count) = self.count(Instant::now()) {
             tracing::warn!("accept failed ({count} times since the last warning): {error}");
         }
