@@ -73,7 +73,9 @@ pub struct Stats {
     /// Event streams opened since start, over every transport.
     pub streams_opened: u64,
     /// Stream requests refused before a stream opened: malformed, from an
-    /// origin not allowed, over `max_connections`, while draining or stopping.
+    /// origin or for a host not allowed, over `max_connections` or
+    /// `max_topics`, while draining or stopping (access control counts its
+    /// own refusals in `auth_failures` and `rate_limited`).
     pub streams_refused: u64,
     /// Events handed to subscribers' connections (an event sent to 1,000
     /// subscribers counts 1,000).
