@@ -2,11 +2,14 @@
 # Runs the ssecast benchmarks against ssecast and its peers, side by side.
 #
 #   bench/run.sh [SCENARIO...]     scenarios: fanout capacity latency publish (default: all),
-#                                  durable (history_dir against memory only; not in the default)
+#                                  durable (history_dir against memory only) and metrics
+#                                  (what metrics cost); those two are not in the default
 #
 # The peers' dependencies are installed first, idempotently.
 #
 # Environment: RELEASE_DIR (built ssecast, ssecast-bench, bench-axum-peer, libssecast),
+# BASELINE_REF (metrics scenario: the commit to compare with, default the last one
+# before metrics existed),
 # BUILD_DIR (scratch: npm, venv, nginx prefix, results), SERVERS (default
 # "ssecast axum nchan express fastapi"; the in-app hosts and their peers are
 # fastapi-inapp sse-starlette express-inapp better-sse, which need the packed
@@ -58,7 +61,7 @@ setup() {
     log "installing express"
     (cd "$WORK/express" && npm install --no-audit --no-fund --silent)
   fi
-  if [[ ! -x "$WORK/venv/bin/uvicorn" ]]; then
+  if [[ ! -x "$WORK/venv/bin/uvicorn" ]] && [[ " $SERVERS $* " == *" fastapi "* || " $* " == *" publish "* ]]; then
     log "installing fastapi and uvicorn"
     python3 -c 'import ensurepip' 2>/dev/null \
       || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
@@ -104,7 +107,7 @@ start_server() {
   local name="$1" port; port="$(port_of "$1")"
   case "$name" in
     ssecast)
-      SSECAST_LOG=warn taskset -c "$SERVER_CPU" "$RELEASE_DIR/ssecast" --bind 127.0.0.1 --port "$port" \
+      SSECAST_LOG_LEVEL=warn taskset -c "$SERVER_CPU" "$RELEASE_DIR/ssecast" --bind 127.0.0.1 --port "$port" \
         --publish-token "$TOKEN" --max-connections 20000 --worker-threads 1 2>>"$WORK/ssecast.log" &
       SERVER_PID=$! ;;
     axum)
@@ -281,14 +284,91 @@ durable() {
   rm -rf "$dir"
 }
 
+# Scenario 6: what metrics cost. 1,000 subscribers at fixed publish rates, with
+# the engine in the load tool's process (`--inproc`: engine threads pinned to
+# SERVER_CPU, the tool to CLIENT_CPU), so that the engine's own CPU time per
+# delivered event is measured from its threads' schedstat. The current build,
+# with GET /metrics scraped every second, against the tool built from
+# BASELINE_REF (main just before metrics were merged). Each rate runs both
+# builds back to back, in alternating order, ROUNDS times: on a shared machine
+# the speed of the core moves by 2x over minutes, so only pairs run seconds
+# apart compare. A step counts when it loses nothing (the latency bound is
+# loose: this compares costs).
+BASELINE_REF="${BASELINE_REF:-58039861285c}"
+# At 1000/s and more the engine's one thread is saturated (CPU per event is
+# then 1 / rate in both builds): 500/s measures the cost itself.
+METRICS_RATES="${METRICS_RATES:-500}"
+ROUNDS="${ROUNDS:-10}"
+
+build_baseline() {
+  local src="$WORK/baseline-src" target="$WORK/baseline-target"
+  BASELINE_TOOL="$target/release/ssecast-bench"
+  if [[ -x "$BASELINE_TOOL" && "$(cat "$WORK/baseline-ref" 2>/dev/null)" == "$BASELINE_REF" ]]; then return; fi
+  log "building ssecast-bench at $BASELINE_REF (the baseline)"
+  rm -rf "$src" && mkdir -p "$src"
+  git -C "$ROOT" archive "$BASELINE_REF" | tar -x -C "$src"
+  (cd "$src" && cargo build --release --locked -p ssecast-bench --target-dir "$target" >/dev/null)
+  echo "$BASELINE_REF" >"$WORK/baseline-ref"
+}
+
+# Waits for the in-process engine's address in the tool's stderr ($1), then
+# scrapes its GET /metrics every second until killed, counting failures.
+scrape_inproc() {
+  local addr=""
+  while [[ -z "$addr" ]]; do
+    sleep 0.2
+    addr="$(sed -n 's/^in-process engine on \([0-9.:]*\) .*/\1/p' "$1" | head -n 1)"
+  done
+  local scrapes=0 failures=0
+  while sleep 1; do
+    scrapes=$((scrapes + 1))
+    curl -sf -o /dev/null "http://$addr/metrics" || failures=$((failures + 1))
+    echo "$scrapes scrapes, $failures failed" >"$WORK/scrapes"
+  done
+}
+
+metrics() {
+  build_baseline
+  for round in $(seq "$ROUNDS"); do
+    for rate in $METRICS_RATES; do
+      local order=(baseline metrics)
+      (( round % 2 == 0 )) && order=(metrics baseline)
+      for variant in "${order[@]}"; do
+        metrics_step "$round" "$rate" "$variant"
+      done
+    done
+  done
+}
+
+# One ladder step of the metrics scenario: round $1, rate $2, build $3.
+metrics_step() {
+  local round="$1" rate="$2" variant="$3"
+  local tool="$RELEASE_DIR/ssecast-bench" errors="$WORK/metrics-$variant.err" scraper=""
+  [[ "$variant" == baseline ]] && tool="$BASELINE_TOOL"
+  : >"$errors"
+  if [[ "$variant" == metrics ]]; then
+    taskset -c "$CLIENT_CPU" bash -c "$(declare -f scrape_inproc); WORK='$WORK' scrape_inproc '$errors'" &
+    scraper=$!
+  fi
+  log "round $round, $rate/s: $variant"
+  timeout 300 taskset -c "$CLIENT_CPU" "$tool" ladder --scenario "metrics-r$round" \
+    --name "ssecast-$variant" --inproc --server-cpu "$SERVER_CPU" --client-cpu "$CLIENT_CPU" \
+    --subs 1000 --rates "$rate" --warmup 1 --window 5 --max-p99-ms 1000 \
+    2>>"$errors" | tee -a "$RESULTS" || log "(failed: $variant round $round)"
+  if [[ -n "$scraper" ]]; then
+    kill "$scraper" 2>/dev/null; wait "$scraper" 2>/dev/null || true
+    log "metrics scraped during the step: $(cat "$WORK/scrapes" 2>/dev/null)"
+  fi
+}
+
 scenarios=("$@")
 [[ ${#scenarios[@]} -gt 0 ]] || scenarios=(fanout capacity latency publish)
-setup
+setup "${scenarios[@]}"
 log "servers on cpu $SERVER_CPU, load tool on cpu $CLIENT_CPU; results in $RESULTS"
 echo "# run $(date -u +%FT%TZ) scenarios: ${scenarios[*]} servers: $SERVERS" >>"$RESULTS"
 for scenario in "${scenarios[@]}"; do
   case "$scenario" in
-    fanout|capacity|latency|publish|durable) "$scenario" ;;
+    fanout|capacity|latency|publish|durable|metrics) "$scenario" ;;
     *) log "unknown scenario $scenario"; exit 2 ;;
   esac
 done

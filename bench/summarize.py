@@ -200,6 +200,78 @@ def main():
                 for v in pub
             ],
         )
+    metrics_table(rows)
+
+
+def metrics_table(rows):
+    """The metrics scenario: for each rate and round, the engine's CPU time per
+    delivered event with metrics (scraped every second) divided by that of the
+    baseline build run just before or after it; the median of those ratios,
+    with the other figures as medians over the passing steps (zero loss)."""
+    steps = {}
+    for key, v in rows.items():
+        if not key[0].startswith("metrics-") or key[2] != "step":
+            continue
+        if not v["server"].endswith("-inproc") or v.get("pass") != "true":
+            continue  # an older, out-of-process form of the scenario, or a lossy step
+        variant = v["server"].removeprefix("ssecast-").removesuffix("-inproc")
+        steps[(num(v["rate"]), key[0], variant)] = v
+    if not steps:
+        return
+
+    def median(numbers):
+        numbers = sorted(n for n in numbers if n is not None)
+        if not numbers:
+            return None
+        mid = len(numbers) // 2
+        return numbers[mid] if len(numbers) % 2 else (numbers[mid - 1] + numbers[mid]) / 2
+
+    def show(value, digits=1):
+        return "-" if value is None else f"{value:,.{digits}f}"
+
+    print("### Metrics overhead: 1,000 subscribers, /metrics scraped every second vs no metrics\n")
+    out = []
+    for rate in sorted({rate for rate, _, _ in steps}):
+        pairs = [
+            (steps[(rate, round_, "baseline")], steps[(rate, round_, "metrics")])
+            for r, round_, variant in steps
+            if r == rate and variant == "baseline" and (rate, round_, "metrics") in steps
+        ]
+        if not pairs:
+            continue
+        ratios = sorted(
+            num(ours["engine_ns_per_event"]) / num(base["engine_ns_per_event"])
+            for base, ours in pairs
+            if num(base["engine_ns_per_event"]) and num(ours["engine_ns_per_event"])
+        )
+        if not ratios:
+            continue
+        quarter = len(ratios) // 4
+        out.append(
+            [
+                f"{rate:.0f}",
+                len(ratios),
+                show(median(num(b["delivered_per_s"]) for b, _ in pairs), 0),
+                show(median(num(o["delivered_per_s"]) for _, o in pairs), 0),
+                show(median(num(b["engine_ns_per_event"]) for b, _ in pairs)),
+                show(median(num(o["engine_ns_per_event"]) for _, o in pairs)),
+                f"{median(ratios) - 1:+.1%}",
+                f"{ratios[quarter] - 1:+.1%} to {ratios[-1 - quarter] - 1:+.1%}",
+            ]
+        )
+    table(
+        [
+            "publish/s",
+            "pairs",
+            "delivered/s before",
+            "delivered/s with metrics",
+            "engine ns/event before",
+            "engine ns/event with metrics",
+            "change (median of pairs)",
+            "middle half of the pairs",
+        ],
+        out,
+    )
 
 
 if __name__ == "__main__":

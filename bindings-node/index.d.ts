@@ -126,6 +126,18 @@ export declare class Engine {
   /** The engine's counters now. */
   stats(): Stats
   /**
+   * Drains the engine for a rolling deploy, off the JavaScript thread:
+   * `GET /readyz` answers 503, new stream requests are told to reconnect
+   * elsewhere, and the open streams close gradually over `ms` milliseconds,
+   * each after a random `retry:` within `reconnectJitterMs`; publishing goes
+   * on. Resolves once every stream has closed (at most `ms` plus
+   * `shutdownTimeoutMs`); then call `stop()`. `0` closes every stream at
+   * once; a second call waits for the drain in progress. Rejects with
+   * `ERR_SSECAST_STOPPED` after `stop()`; throws a `TypeError` for `ms` that
+   * is not an integer from 0 to 4294967295.
+   */
+  drain(ms: number): Promise<void>
+  /**
    * Stops the engine, off the JavaScript thread: stops accepting, sends every
    * stream what was published before, closes the streams and joins the
    * engine's threads (waiting at most `shutdownTimeoutMs`). Idempotent; a
@@ -173,10 +185,10 @@ export declare class Subscription {
   /** True once the stream is over; nothing more will come. */
   get ended(): boolean
   /**
-   * Why the stream ended: `'stopped'`, `'slow-consumer'` or `'closed'`;
-   * `null` while it runs.
+   * Why the stream ended: `'stopped'`, `'drained'`, `'slow-consumer'` or
+   * `'closed'`; `null` while it runs.
    */
-  get endReason(): 'stopped' | 'slow-consumer' | 'closed' | null
+  get endReason(): 'stopped' | 'drained' | 'slow-consumer' | 'closed' | null
   /**
    * Releases the subscription's topics and its connection slot at once; a
    * reader awaiting it ends its iteration. Idempotent.
@@ -321,6 +333,23 @@ export interface EngineOptions {
    * unanswered before the connection is closed, in milliseconds.
    */
   writeTimeoutMs?: number
+  /**
+   * The most random `retry:` delay sent to each stream closed by `stop()` or
+   * `drain()`, in milliseconds (default 5000; 0: none), so that clients do
+   * not all reconnect at once.
+   */
+  reconnectJitterMs?: number
+  /**
+   * `IP:PORT` of a second listener serving only `/metrics`, `/healthz` and
+   * `/readyz` (unset: they are served on the main port).
+   */
+  metricsBind?: string
+  /** Bearer token that `GET /metrics` requires (unset: none). */
+  metricsToken?: string
+  /** Write the engine's log to stderr at this level (unset: no log). */
+  logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'off'
+  /** Format of that log (default `text`). */
+  logFormat?: 'text' | 'json'
 }
 
 /** Options of `engine.publisherToken`. */
@@ -342,7 +371,10 @@ export interface PublishOptions {
   retry?: number
 }
 
-/** The engine's counters, as returned by `engine.stats()`. */
+/**
+ * The engine's counters, as returned by `engine.stats()`: the numbers
+ * `GET /metrics` exports. Counters count from the engine's start.
+ */
 export interface Stats {
   /**
    * Event streams open now: clients of the engine's port and in-app
@@ -355,6 +387,23 @@ export interface Stats {
   published: number
   /** Streams closed because their client fell behind the history. */
   slowConsumersDropped: number
+  /** Event streams opened since the engine started. */
+  streamsOpened: number
+  /**
+   * Stream requests refused before a stream opened (malformed, origin or
+   * host not allowed, over `maxConnections` or `maxTopics`, draining, stopping).
+   */
+  streamsRefused: number
+  /** Events handed to subscribers' connections (one per subscriber). */
+  eventsDelivered: number
+  /** Bytes of stream bodies handed to connections. */
+  bytesDelivered: number
+  /** `ssecast-reset` signals sent to resuming clients. */
+  resetsSent: number
+  /** Requests refused by access control. */
+  authFailures: number
+  /** Requests refused by a per-address limit. */
+  rateLimited: number
 }
 
 /** Options of `engine.subscribe`. */

@@ -222,8 +222,8 @@ typedef struct ssecast_config ssecast_config;
  * Functions: `ssecast_engine_start()`, `ssecast_engine_port()`,
  * `ssecast_engine_stats()`, `ssecast_publish()`, `ssecast_publish_event()`,
  * `ssecast_subscriber_token()`, `ssecast_publisher_token()`,
- * `ssecast_subscription_open()`, `ssecast_engine_stop()`,
- * `ssecast_engine_free()`. Every function except
+ * `ssecast_subscription_open()`, `ssecast_engine_drain()`,
+ * `ssecast_engine_stop()`, `ssecast_engine_free()`. Every function except
  * `ssecast_engine_free()` may be called from any thread, concurrently.
  */
 typedef struct ssecast_engine ssecast_engine;
@@ -242,7 +242,14 @@ typedef struct ssecast_engine ssecast_engine;
 typedef struct ssecast_subscription ssecast_subscription;
 
 /**
- * Counters describing an engine at one moment, filled by `ssecast_engine_stats()`.
+ * Counters describing an engine at one moment, filled by
+ * `ssecast_engine_stats()`: the numbers `GET /metrics` exports, without their
+ * labels. Counters count from the engine's start.
+ *
+ * Fields are only ever added at the end, and the library writes the whole
+ * struct: a program compiled against a header whose struct is shorter (before
+ * `streams_opened` was added) must be rebuilt, which the soname, changed by
+ * every 0.x minor release, enforces.
  */
 typedef struct ssecast_stats {
   /**
@@ -261,6 +268,35 @@ typedef struct ssecast_stats {
    * Streams closed because their client fell behind the history.
    */
   uint64_t slow_consumers_dropped;
+  /**
+   * Event streams opened since start.
+   */
+  uint64_t streams_opened;
+  /**
+   * Stream requests refused before a stream opened (malformed, origin or
+   * host not allowed, over `max_connections` or `max_topics`, draining, stopping).
+   */
+  uint64_t streams_refused;
+  /**
+   * Events handed to subscribers' connections (one per subscriber).
+   */
+  uint64_t events_delivered;
+  /**
+   * Bytes of stream bodies handed to connections.
+   */
+  uint64_t bytes_delivered;
+  /**
+   * `ssecast-reset` signals sent to resuming clients.
+   */
+  uint64_t resets_sent;
+  /**
+   * Requests refused by access control.
+   */
+  uint64_t auth_failures;
+  /**
+   * Requests refused by a per-address limit.
+   */
+  uint64_t rate_limited;
 } ssecast_stats;
 
 /**
@@ -334,10 +370,12 @@ struct ssecast_config *ssecast_config_new(void);
  * `jwt_algorithms`, `jwt_issuer`, `jwt_audience`, `jwt_cookie`,
  * `jwt_query_token`, `public_topics`, `max_connections_per_ip`,
  * `connection_rate_per_ip`, `connection_burst_per_ip`, `trusted_proxies`,
- * `trusted_proxy_header`); lists such as `cors_origins` are comma-separated;
- * numbers are decimal; flags such as `client_script` are `true` or `false`; an
- * empty `publish_token` turns HTTP publishing off. `key` and `value` are
- * borrowed for the call only.
+ * `trusted_proxy_header`, and for operations `reconnect_jitter_ms`,
+ * `metrics_bind`, `metrics_token`, `log_level`, `log_format`); lists such as
+ * `cors_origins` are comma-separated; numbers are decimal; flags such as
+ * `client_script` are `true` or `false`; an empty `publish_token` turns HTTP
+ * publishing off, an empty `log_level` leaves the engine's log to the host.
+ * `key` and `value` are borrowed for the call only.
  *
  * `history_dir` turns on the durable history: `ssecast_engine_start` then
  * fails with `SSECAST_STORAGE` when the directory cannot be used, and
@@ -397,8 +435,9 @@ ssecast_result ssecast_engine_start(const struct ssecast_config *cfg,
 uint16_t ssecast_engine_port(const struct ssecast_engine *engine);
 
 /**
- * Reads the engine's counters (open connections, topics, events published,
- * slow consumers dropped) into `*out`. Thread-safe; works after stop.
+ * Reads the engine's counters (open connections, topics, events published and
+ * delivered, slow consumers dropped, ...; see `ssecast_stats`) into `*out`.
+ * Thread-safe; works after stop.
  *
  * Errors: `SSECAST_NULL_PARAMETER` (NULL `engine` or `out`).
  *
@@ -461,6 +500,28 @@ ssecast_result ssecast_publish_event(struct ssecast_engine *engine,
                                      const struct ssecast_event *event,
                                      char *id_out,
                                      size_t id_out_cap);
+
+/**
+ * Drains the engine for a rolling deploy: `GET /readyz` answers 503 from now
+ * on, a new stream request is told to reconnect (a 200 stream that ends at
+ * once after a `retry:` within `reconnect_jitter_ms`), and the open streams
+ * close gradually over `window_ms` milliseconds, each after a `retry:` of its
+ * own. Publishing goes on; each client resumes elsewhere with its
+ * `Last-Event-ID`. Blocks until every stream has closed (at most `window_ms`
+ * plus `shutdown_timeout_ms`); call `ssecast_engine_stop()` afterwards.
+ *
+ * `window_ms` 0 closes every stream at once. A call while a drain runs waits
+ * for that drain (its own window is ignored) and returns `SSECAST_OK`.
+ * Thread-safe.
+ *
+ * Errors: `SSECAST_NULL_PARAMETER` (NULL `engine`), `SSECAST_STOPPED` (after
+ * `ssecast_engine_stop()`).
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine handle.
+ */
+ssecast_result ssecast_engine_drain(struct ssecast_engine *engine,
+                                    uint64_t window_ms);
 
 /**
  * Stops the engine: stops accepting connections, sends every stream what was

@@ -11,13 +11,15 @@
 #   make bench-durable    history_dir (batch, none, always) against memory only: publish
 #                         cost, fan-out, start-up with 1,000,000 events (HISTORY_DIR=... to
 #                         put the history on another disk; default build/bench/history)
+#   make bench-metrics    fan-out in process, /metrics scraped every second, against the
+#                         engine at BASELINE_REF (main before metrics), pairs alternated
 # Results: $(BUILD_DIR)/bench/results.txt (RESULT lines) and a markdown summary on stdout.
 # Limit the peers with BENCH_SERVERS="ssecast axum".
 
 BENCH_SERVERS ?= ssecast axum nchan express fastapi
 BENCH_ENV = RELEASE_DIR=$(RELEASE_DIR) BUILD_DIR=$(BUILD_DIR) SERVERS="$(BENCH_SERVERS)"
 
-.PHONY: bench bench-build bench-fanout bench-capacity bench-latency bench-publish bench-connect bench-inapp bench-durable
+.PHONY: bench bench-build bench-fanout bench-capacity bench-latency bench-publish bench-connect bench-inapp bench-durable bench-metrics
 
 bench-build: release
 	$(CARGO) build --release --locked -p ssecast-bench
@@ -32,10 +34,10 @@ bench: bench-build $(BENCH_BINDINGS)
 bench-publish: bench-build $(BENCH_BINDINGS)
 	$(BENCH_ENV) bench/run.sh publish
 
-# Only ssecast takes part: no peer is installed for it.
-bench-durable: BENCH_SERVERS = ssecast
+# Only ssecast takes part: no peer is installed for them.
+bench-durable bench-metrics: BENCH_SERVERS = ssecast
 
-bench-fanout bench-capacity bench-latency bench-durable: bench-%: bench-build
+bench-fanout bench-capacity bench-latency bench-durable bench-metrics: bench-%: bench-build
 	$(BENCH_ENV) bench/run.sh $*
 
 # In process: one engine per mode, its worker on cpu 0, the clients on cpu 1.

@@ -101,7 +101,8 @@ impl Fields {
     }
 }
 
-/// The engine's counters, as returned by `engine.stats()`.
+/// The engine's counters, as returned by `engine.stats()`: the numbers
+/// `GET /metrics` exports. Counters count from the engine's start.
 #[napi(object)]
 pub struct Stats {
     /// Event streams open now: clients of the engine's port and in-app
@@ -113,6 +114,21 @@ pub struct Stats {
     pub published: f64,
     /// Streams closed because their client fell behind the history.
     pub slow_consumers_dropped: f64,
+    /// Event streams opened since the engine started.
+    pub streams_opened: f64,
+    /// Stream requests refused before a stream opened (malformed, origin or
+    /// host not allowed, over `maxConnections` or `maxTopics`, draining, stopping).
+    pub streams_refused: f64,
+    /// Events handed to subscribers' connections (one per subscriber).
+    pub events_delivered: f64,
+    /// Bytes of stream bodies handed to connections.
+    pub bytes_delivered: f64,
+    /// `ssecast-reset` signals sent to resuming clients.
+    pub resets_sent: f64,
+    /// Requests refused by access control.
+    pub auth_failures: f64,
+    /// Requests refused by a per-address limit.
+    pub rate_limited: f64,
 }
 
 #[napi]
@@ -326,7 +342,32 @@ impl Engine {
             topics: u32::try_from(stats.topics).unwrap_or(u32::MAX),
             published: stats.published as f64,
             slow_consumers_dropped: stats.slow_consumers_dropped as f64,
+            streams_opened: stats.streams_opened as f64,
+            streams_refused: stats.streams_refused as f64,
+            events_delivered: stats.events_delivered as f64,
+            bytes_delivered: stats.bytes_delivered as f64,
+            resets_sent: stats.resets_sent as f64,
+            auth_failures: stats.auth_failures as f64,
+            rate_limited: stats.rate_limited as f64,
         }
+    }
+
+    /// Drains the engine for a rolling deploy, off the JavaScript thread:
+    /// `GET /readyz` answers 503, new stream requests are told to reconnect
+    /// elsewhere, and the open streams close gradually over `ms` milliseconds,
+    /// each after a random `retry:` within `reconnectJitterMs`; publishing goes
+    /// on. Resolves once every stream has closed (at most `ms` plus
+    /// `shutdownTimeoutMs`); then call `stop()`. `0` closes every stream at
+    /// once; a second call waits for the drain in progress. Rejects with
+    /// `ERR_SSECAST_STOPPED` after `stop()`; throws a `TypeError` for `ms` that
+    /// is not an integer from 0 to 4294967295.
+    #[napi(ts_args_type = "ms: number", ts_return_type = "Promise<void>")]
+    pub fn drain(&self, env: Env, ms: Unknown) -> Result<AsyncTask<Drain>> {
+        let ms = args::u32_number(&env, &ms, "drain duration (ms)")?;
+        Ok(AsyncTask::new(Drain {
+            engine: Arc::clone(&self.inner),
+            window: std::time::Duration::from_millis(u64::from(ms)),
+        }))
     }
 
     /// Stops the engine, off the JavaScript thread: stops accepting, sends every
@@ -373,6 +414,25 @@ impl Task for Start {
         let inner = Running::new(&env, engine)?;
         registry::register(&inner);
         Ok(Engine { inner })
+    }
+}
+
+/// The work of `engine.drain()`, run on the libuv thread pool.
+pub struct Drain {
+    engine: Arc<Running>,
+    window: std::time::Duration,
+}
+
+impl Task for Drain {
+    type Output = std::result::Result<(), ssecast::Error>;
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(self.engine.engine().drain(self.window))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<()> {
+        output.map_err(|e| engine_error(&env, &e))
     }
 }
 

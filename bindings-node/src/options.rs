@@ -133,6 +133,21 @@ pub struct EngineOptions {
     /// pending before the stream is closed, and an HTTP/2 PING may go
     /// unanswered before the connection is closed, in milliseconds.
     pub write_timeout_ms: Option<f64>,
+    /// The most random `retry:` delay sent to each stream closed by `stop()` or
+    /// `drain()`, in milliseconds (default 5000; 0: none), so that clients do
+    /// not all reconnect at once.
+    pub reconnect_jitter_ms: Option<u32>,
+    /// `IP:PORT` of a second listener serving only `/metrics`, `/healthz` and
+    /// `/readyz` (unset: they are served on the main port).
+    pub metrics_bind: Option<String>,
+    /// Bearer token that `GET /metrics` requires (unset: none).
+    pub metrics_token: Option<String>,
+    /// Write the engine's log to stderr at this level (unset: no log).
+    #[napi(ts_type = "'trace' | 'debug' | 'info' | 'warn' | 'error' | 'off'")]
+    pub log_level: Option<String>,
+    /// Format of that log (default `text`).
+    #[napi(ts_type = "'text' | 'json'")]
+    pub log_format: Option<String>,
 }
 
 /// The camelCase option name of a snake_case configuration key.

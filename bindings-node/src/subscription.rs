@@ -130,11 +130,11 @@ impl Subscription {
         self.end_reason.is_some()
     }
 
-    /// Why the stream ended: `'stopped'`, `'slow-consumer'` or `'closed'`;
-    /// `null` while it runs.
+    /// Why the stream ended: `'stopped'`, `'drained'`, `'slow-consumer'` or
+    /// `'closed'`; `null` while it runs.
     #[napi(
         getter,
-        ts_return_type = "'stopped' | 'slow-consumer' | 'closed' | null"
+        ts_return_type = "'stopped' | 'drained' | 'slow-consumer' | 'closed' | null"
     )]
     pub fn end_reason(&self) -> Option<&'static str> {
         self.end_reason

@@ -28,6 +28,13 @@ test('start gives a running engine on a free port; stop is idempotent', async ()
     topics: 0,
     published: 0,
     slowConsumersDropped: 0,
+    streamsOpened: 0,
+    streamsRefused: 0,
+    eventsDelivered: 0,
+    bytesDelivered: 0,
+    resetsSent: 0,
+    authFailures: 0,
+    rateLimited: 0,
   });
   const stream = await openStream(engine.port, { topics: ['t'] });
   engine.publish('t', 'one');

@@ -3,7 +3,7 @@
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple};
 use ssecast::ErrorKind;
 
 use crate::config;
@@ -226,7 +226,10 @@ impl Engine {
     }
 
     /// The engine's counters now: ``connections`` (open streams), ``topics``,
-    /// ``published`` (events since start) and ``slow_consumers_dropped``.
+    /// ``published`` (events since start), ``slow_consumers_dropped``,
+    /// ``streams_opened``, ``streams_refused``, ``events_delivered``,
+    /// ``bytes_delivered``, ``resets_sent``, ``auth_failures`` and
+    /// ``rate_limited`` (the numbers ``GET /metrics`` exports).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let stats = self.inner.stats();
         let dict = PyDict::new(py);
@@ -234,7 +237,31 @@ impl Engine {
         dict.set_item("topics", stats.topics)?;
         dict.set_item("published", stats.published)?;
         dict.set_item("slow_consumers_dropped", stats.slow_consumers_dropped)?;
+        dict.set_item("streams_opened", stats.streams_opened)?;
+        dict.set_item("streams_refused", stats.streams_refused)?;
+        dict.set_item("events_delivered", stats.events_delivered)?;
+        dict.set_item("bytes_delivered", stats.bytes_delivered)?;
+        dict.set_item("resets_sent", stats.resets_sent)?;
+        dict.set_item("auth_failures", stats.auth_failures)?;
+        dict.set_item("rate_limited", stats.rate_limited)?;
         Ok(dict)
+    }
+
+    /// Drains the engine for a rolling deploy: ``GET /readyz`` answers 503, new
+    /// stream requests are told to reconnect elsewhere, and the open streams
+    /// close gradually over ``seconds`` (each after a random ``retry:`` within
+    /// ``reconnect_jitter_ms``), while publishing goes on. Returns once every
+    /// stream has closed (at most ``seconds`` plus ``shutdown_timeout_ms``),
+    /// with the GIL released; call :meth:`stop` afterwards.
+    ///
+    /// ``0`` closes every stream at once. A second call while a drain runs
+    /// waits for the same drain. Raises :class:`StoppedError` after
+    /// :meth:`stop`, ``ValueError`` for a negative or non-finite duration and
+    /// ``TypeError`` for one that is not a number.
+    fn drain(&self, py: Python<'_>, seconds: &Bound<'_, PyAny>) -> PyResult<()> {
+        let window = duration_arg("drain", seconds)?;
+        py.detach(|| self.inner.drain(window))
+            .map_err(|e| to_py_err(py, e))
     }
 
     /// Stops the engine: stops accepting connections, sends every stream what was
@@ -264,6 +291,24 @@ impl Engine {
         };
         format!("<ssecast.Engine on {} {state}>", self.inner.local_addr())
     }
+}
+
+/// A duration in seconds (`int` or `float`, not `bool`).
+fn duration_arg(method: &str, value: &Bound<'_, PyAny>) -> PyResult<std::time::Duration> {
+    if value.is_instance_of::<PyBool>()
+        || !(value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>())
+    {
+        let type_name = type_name(value);
+        return Err(PyTypeError::new_err(format!(
+            "{method}() takes a duration in seconds (int or float), not {type_name}"
+        )));
+    }
+    let seconds: f64 = value.extract()?;
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|_| {
+        PyValueError::new_err(format!(
+            "{method}() takes a finite, non-negative number of seconds, got {seconds}"
+        ))
+    })
 }
 
 /// A `str` argument of `method`: a `TypeError` naming the argument for another

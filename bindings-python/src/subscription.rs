@@ -185,8 +185,8 @@ impl Subscription {
         Ok(self.state()?.end_reason.is_some())
     }
 
-    /// Why the stream ended: ``"stopped"``, ``"slow-consumer"``, ``"closed"``,
-    /// or ``None`` while it runs.
+    /// Why the stream ended: ``"stopped"``, ``"drained"``, ``"slow-consumer"``,
+    /// ``"closed"``, or ``None`` while it runs.
     #[getter]
     fn end_reason(&self) -> PyResult<Option<&'static str>> {
         Ok(self.state()?.end_reason)

@@ -2,7 +2,9 @@
 //!
 //! Configuration comes from, lowest precedence first: the defaults, a TOML file
 //! (`--config`), `SSECAST_*` environment variables, and command-line flags.
+//! The engine writes the log (`log_level`, default `info` here; `log_format`).
 
+mod dashboard;
 mod demo;
 mod options;
 mod startup;
@@ -13,13 +15,6 @@ use std::sync::{mpsc, Arc};
 use ssecast::Engine;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SSECAST_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let options = match options::parse(std::env::args_os(), |key| std::env::var(key).ok()) {
         Ok(options) => options,
         Err(options::Exit::Message(text, code)) => {
@@ -29,6 +24,9 @@ fn main() -> ExitCode {
     };
     let mut config = options.config;
     let demo_token = options.demo.then(|| demo::prepare(&mut config));
+    if options.dashboard {
+        dashboard::prepare(&mut config);
+    }
     let startup = startup::Startup::new(&config, options.demo);
     let engine = match Engine::start(config) {
         Ok(engine) => Arc::new(engine),
@@ -38,32 +36,57 @@ fn main() -> ExitCode {
         }
     };
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let (dashboard_stop, dashboard_rx) = mpsc::channel::<()>();
     let ticker = demo_token.map(|_| demo::spawn_ticker(&engine, stop_rx));
+    let publisher = options
+        .dashboard
+        .then(|| dashboard::spawn_publisher(&engine, dashboard_rx));
     for line in startup.lines(engine.local_addr()) {
         eprintln!("{line}");
     }
-    wait_for_signal();
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime");
+    signals.block_on(signal());
+    if !options.drain.is_zero() {
+        eprintln!(
+            "ssecast: draining for {} ms (signal again to stop now)",
+            options.drain.as_millis()
+        );
+        signals.block_on(drain_unless_signalled(&engine, options.drain));
+    }
     eprintln!("ssecast: stopping");
-    drop(stop_tx);
-    if let Some(ticker) = ticker {
-        let _ = ticker.join();
+    drop((stop_tx, dashboard_stop));
+    for thread in [ticker, publisher].into_iter().flatten() {
+        let _ = thread.join();
     }
     engine.stop();
     ExitCode::SUCCESS
 }
 
-/// Blocks until SIGINT or SIGTERM.
-fn wait_for_signal() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread runtime");
-    runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+/// Resolves on SIGINT or SIGTERM.
+async fn signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Drains the engine over `window`, or less if another signal comes first.
+async fn drain_unless_signalled(engine: &Arc<Engine>, window: std::time::Duration) {
+    let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
+    let draining = engine.clone();
+    std::thread::spawn(move || {
+        if let Err(e) = draining.drain(window) {
+            eprintln!("ssecast: {e}");
         }
+        let _ = done_tx.send(());
     });
+    tokio::select! {
+        _ = done => {}
+        _ = signal() => {}
+    }
 }

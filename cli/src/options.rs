@@ -13,6 +13,10 @@ pub struct Options {
     pub config: Config,
     /// Serve the demo page and publish the demo ticker.
     pub demo: bool,
+    /// Serve the dashboard page and publish the engine's counters for it.
+    pub dashboard: bool,
+    /// On SIGTERM or SIGINT, drain over this long before stopping.
+    pub drain: std::time::Duration,
 }
 
 /// Why parsing stopped without options: help or version text (code 0) or an
@@ -48,6 +52,19 @@ fn command() -> Command {
                 .long("demo")
                 .action(ArgAction::SetTrue)
                 .help("serve a live demo page at / and publish a ticker event every second"),
+        )
+        .arg(
+            Arg::new("dashboard")
+                .long("dashboard")
+                .action(ArgAction::SetTrue)
+                .help("serve a live dashboard of the engine's counters at /dashboard"),
+        )
+        .arg(
+            Arg::new("drain_ms")
+                .long("drain-ms")
+                .value_name("MS")
+                .value_parser(clap::value_parser!(u64).range(0..=3_600_000))
+                .help("on SIGTERM/SIGINT, drain for MS (readyz 503, streams closed gradually) before stopping [default: 0]"),
         );
     for key in KEYS {
         let default = defaults.get(key.name).unwrap_or_default();
@@ -85,7 +102,8 @@ pub fn parse(
         None => Config::default(),
     };
     for key in KEYS {
-        if let Some(value) = env(&env_name(key.name)) {
+        let value = env(&env_name(key.name)).or_else(|| legacy_log_level(key.name, &env));
+        if let Some(value) = value {
             config
                 .set(key.name, &value)
                 .map_err(|e| fail(format!("{}: {e}", env_name(key.name))))?;
@@ -98,10 +116,55 @@ pub fn parse(
                 .map_err(|e| fail(format!("--{}: {e}", flag(key.name))))?;
         }
     }
-    let demo =
-        matches.get_flag("demo") || env("SSECAST_DEMO").is_some_and(|v| v == "1" || v == "true");
+    let switch = |name: &str, var: &str| {
+        matches.get_flag(name) || env(var).is_some_and(|v| v == "1" || v == "true")
+    };
+    let demo = switch("demo", "SSECAST_DEMO");
+    let dashboard = switch("dashboard", "SSECAST_DASHBOARD");
+    let drain_ms = match matches.get_one::<u64>("drain_ms") {
+        Some(ms) => *ms,
+        None => match env("SSECAST_DRAIN_MS") {
+            Some(text) => text
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| *ms <= 3_600_000)
+                .ok_or_else(|| {
+                    fail(format!(
+                        "SSECAST_DRAIN_MS: expected milliseconds from 0 to 3600000, got {text:?}"
+                    ))
+                })?,
+            None => 0,
+        },
+    };
+    // The CLI logs at info unless told otherwise (a library leaves logging to its host).
+    config.log_level.get_or_insert_with(|| "info".to_owned());
     config.validate().map_err(|e| fail(e.to_string()))?;
-    Ok(Options { config, demo })
+    Ok(Options {
+        config,
+        demo,
+        dashboard,
+        drain: std::time::Duration::from_millis(drain_ms),
+    })
+}
+
+/// `SSECAST_LOG`, the variable of earlier versions, read as `SSECAST_LOG_LEVEL`
+/// when that is unset and it holds a plain level (it used to take filter
+/// directives such as `ssecast=debug,hyper=info`, which are no longer
+/// supported: those are ignored with a warning).
+fn legacy_log_level(key: &str, env: &impl Fn(&str) -> Option<String>) -> Option<String> {
+    if key != "log_level" {
+        return None;
+    }
+    let value = env("SSECAST_LOG")?;
+    let level = value.trim().to_ascii_lowercase();
+    if ["trace", "debug", "info", "warn", "error", "off"].contains(&level.as_str()) {
+        return Some(level);
+    }
+    eprintln!(
+        "ssecast: ignoring SSECAST_LOG={value:?}: set SSECAST_LOG_LEVEL to one level instead"
+    );
+    None
 }
 
 #[cfg(test)]
@@ -145,6 +208,29 @@ mod tests {
         assert_eq!(o.config.cors_origins, vec!["https://a.example"]);
         assert!(!o.demo);
         assert!(run(&["--demo"], &[]).unwrap().demo);
+        assert!(run(&[], &[("SSECAST_DASHBOARD", "1")]).unwrap().dashboard);
+        assert_eq!(
+            o.config.log_level.as_deref(),
+            Some("info"),
+            "the CLI logs at info"
+        );
+        let quiet = run(&["--log-level", "warn", "--drain-ms", "1500"], &[]).unwrap();
+        assert_eq!(quiet.config.log_level.as_deref(), Some("warn"));
+        let legacy = run(&[], &[("SSECAST_LOG", "debug")]).unwrap();
+        assert_eq!(legacy.config.log_level.as_deref(), Some("debug"));
+        let both = run(
+            &[],
+            &[("SSECAST_LOG", "debug"), ("SSECAST_LOG_LEVEL", "error")],
+        )
+        .unwrap();
+        assert_eq!(both.config.log_level.as_deref(), Some("error"));
+        let filter = run(&[], &[("SSECAST_LOG", "ssecast=debug")]).unwrap();
+        assert_eq!(
+            filter.config.log_level.as_deref(),
+            Some("info"),
+            "directives are ignored"
+        );
+        assert_eq!(quiet.drain, std::time::Duration::from_millis(1500));
     }
 
     #[test]
@@ -171,5 +257,17 @@ mod tests {
         assert!(text.contains("cannot read"), "{text}");
         let (_, code) = message(run(&["--help"], &[]));
         assert_eq!(code, 0);
+        let (text, code) = message(run(&["--log-level", "loud"], &[]));
+        assert!(
+            text.contains("--log-level") && text.contains("\"loud\" is not a level"),
+            "{text}"
+        );
+        assert_eq!(code, 2);
+        let (text, _) = message(run(&[], &[("SSECAST_LOG_FORMAT", "xml")]));
+        assert!(text.contains("SSECAST_LOG_FORMAT"), "{text}");
+        let (text, _) = message(run(&["--drain-ms", "soon"], &[]));
+        assert!(text.contains("--drain-ms"), "{text}");
+        let (text, _) = message(run(&[], &[("SSECAST_DRAIN_MS", "soon")]));
+        assert!(text.contains("SSECAST_DRAIN_MS"), "{text}");
     }
 }

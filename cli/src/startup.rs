@@ -13,25 +13,32 @@ pub struct Startup {
     publish_path: String,
     publishing: bool,
     demo: bool,
+    dashboard: bool,
 }
 
 impl Startup {
-    /// Reads what the message reports from `config`; `demo` tells whether the
-    /// demo page is served at `/`.
+    /// Reads what the message reports from `config` (the dashboard page
+    /// included); `demo` tells whether the demo page is served at `/`.
     pub fn new(config: &Config, demo: bool) -> Self {
         Startup {
             events_path: config.events_path.clone(),
             publish_path: config.publish_path.clone(),
             publishing: config.publish_token.is_some(),
             demo,
+            dashboard: config.dashboard_page.is_some(),
         }
     }
 
     /// The lines to print once the engine listens on `addr`.
     pub fn lines(&self, addr: SocketAddr) -> [String; 2] {
         let demo = if self.demo { ", demo page at /" } else { "" };
+        let dashboard = if self.dashboard {
+            ", dashboard at /dashboard"
+        } else {
+            ""
+        };
         let listening = format!(
-            "ssecast listening on http://{addr}/ (events at {}{demo})",
+            "ssecast listening on http://{addr}/ (events at {}{demo}{dashboard})",
             self.events_path
         );
         let publishing = if self.publishing {
@@ -73,6 +80,13 @@ mod tests {
         let [listening, _] = lines(&[], true);
         assert!(
             listening.ends_with("(events at /events, demo page at /)"),
+            "{listening}"
+        );
+        let mut config = Config::default();
+        crate::dashboard::prepare(&mut config);
+        let [listening, _] = Startup::new(&config, false).lines("127.0.0.1:8080".parse().unwrap());
+        assert!(
+            listening.ends_with("(events at /events, dashboard at /dashboard)"),
             "{listening}"
         );
     }

@@ -127,10 +127,28 @@ pub struct Config {
     /// closed; the client resumes from history. An HTTP/2 connection whose
     /// client leaves a PING unanswered for this long is closed.
     pub write_timeout_ms: u64,
+    /// The most a stream's last `retry:` field may be when it is closed by stop
+    /// or drain, in milliseconds: each stream gets a random delay up to this, so
+    /// clients do not all reconnect at once; 0 sends none.
+    pub reconnect_jitter_ms: u32,
+    /// Address (`IP:PORT`) of a second listener that serves `GET /metrics`,
+    /// `/healthz` and `/readyz` only; `None` serves them on the main port.
+    pub metrics_bind: Option<String>,
+    /// Bearer token that `GET /metrics` requires; `None` requires none.
+    pub metrics_token: Option<String>,
+    /// Level of the log the engine writes to stderr (`trace`, `debug`, `info`,
+    /// `warn`, `error`, `off`); `None` leaves logging to the host's own
+    /// `tracing` subscriber.
+    pub log_level: Option<String>,
+    /// Format of that log: `text` or `json`.
+    pub log_format: String,
     /// An HTML page served at `GET /` (the CLI's demo page), to `localhost` and
     /// loopback hosts only, since it may carry secrets. Rust API only.
     #[serde(skip)]
     pub index_page: Option<Bytes>,
+    /// An HTML page served at `GET /dashboard` (the CLI's live dashboard). Rust API only.
+    #[serde(skip)]
+    pub dashboard_page: Option<Bytes>,
 }
 
 impl Default for Config {
@@ -180,14 +198,20 @@ impl Default for Config {
             idle_timeout_ms: 30_000,
             body_timeout_ms: 30_000,
             write_timeout_ms: 30_000,
+            reconnect_jitter_ms: 5_000,
+            metrics_bind: None,
+            metrics_token: None,
+            log_level: None,
+            log_format: "text".into(),
             index_page: None,
+            dashboard_page: None,
         }
     }
 }
 
 /// The keys whose values are secrets: `Debug` shows `"<redacted>"` for them
 /// when set.
-pub const SECRET_KEYS: &[&str] = &["publish_token", "jwt_secret"];
+pub const SECRET_KEYS: &[&str] = &["publish_token", "jwt_secret", "metrics_token"];
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -407,6 +431,26 @@ pub const KEYS: &[KeyInfo] = &[
         name: "write_timeout_ms",
         help: "time a stream's client may take no byte while bytes are pending (HTTP/2: leave a PING unanswered), in ms",
     },
+    KeyInfo {
+        name: "reconnect_jitter_ms",
+        help: "most random retry: sent to each stream closed by stop or drain, in ms (0: none)",
+    },
+    KeyInfo {
+        name: "metrics_bind",
+        help: "IP:PORT of a separate listener for /metrics, /healthz and /readyz (empty: main port)",
+    },
+    KeyInfo {
+        name: "metrics_token",
+        help: "bearer token that GET /metrics requires (empty: none)",
+    },
+    KeyInfo {
+        name: "log_level",
+        help: "log to stderr at trace|debug|info|warn|error|off (empty: the host's tracing subscriber)",
+    },
+    KeyInfo {
+        name: "log_format",
+        help: "format of the stderr log: text or json",
+    },
 ];
 
 impl Config {
@@ -490,6 +534,24 @@ impl Config {
             "write_timeout_ms" => {
                 self.write_timeout_ms = parse(key, v, MIN_DEADLINE_MS, MAX_DEADLINE_MS)?
             }
+            "reconnect_jitter_ms" => {
+                self.reconnect_jitter_ms = parse(key, v, 0, MAX_RETRY_MS)? as u32
+            }
+            "metrics_bind" => {
+                self.metrics_bind = optional(v);
+                check_metrics_bind(self.metrics_bind.as_deref())?;
+            }
+            "metrics_token" => self.metrics_token = optional(v),
+            "log_level" => {
+                let level = optional(v).map(|l| l.to_ascii_lowercase());
+                check_log_level(level.as_deref())?;
+                self.log_level = level;
+            }
+            "log_format" => {
+                let format = v.to_ascii_lowercase();
+                check_log_format(&format)?;
+                self.log_format = format;
+            }
             _ => {
                 return Err(Error::new(
                     ErrorKind::InvalidConfig,
@@ -552,6 +614,11 @@ impl Config {
             "idle_timeout_ms" => self.idle_timeout_ms.to_string(),
             "body_timeout_ms" => self.body_timeout_ms.to_string(),
             "write_timeout_ms" => self.write_timeout_ms.to_string(),
+            "reconnect_jitter_ms" => self.reconnect_jitter_ms.to_string(),
+            "metrics_bind" => self.metrics_bind.clone().unwrap_or_default(),
+            "metrics_token" => self.metrics_token.clone().unwrap_or_default(),
+            "log_level" => self.log_level.clone().unwrap_or_default(),
+            "log_format" => self.log_format.clone(),
             _ => return None,
         })
     }
@@ -626,9 +693,14 @@ impl Config {
                 "disk_history_size must be at least 1 and disk_history_bytes at least 65536".into(),
             );
         }
-        if let Some(token) = &self.publish_token {
-            if token.is_empty() || token.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
-                return bad("publish_token must be printable ASCII without spaces".into());
+        for (key, token) in [
+            ("publish_token", &self.publish_token),
+            ("metrics_token", &self.metrics_token),
+        ] {
+            if let Some(token) = token {
+                if token.is_empty() || token.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
+                    return bad(format!("{key} must be printable ASCII without spaces"));
+                }
             }
         }
         for host in &self.allowed_hosts {
@@ -638,6 +710,19 @@ impl Config {
                      a domain such as .app.example, or *"
                 ));
             }
+        }
+        for (key, path) in paths {
+            if RESERVED_PATHS.contains(&path.as_str()) {
+                return bad(format!("{key}: {path:?} is one of the engine's own paths"));
+            }
+        }
+        check_metrics_bind(self.metrics_bind.as_deref())?;
+        check_log_level(self.log_level.as_deref())?;
+        check_log_format(&self.log_format)?;
+        if self.reconnect_jitter_ms as u64 > MAX_RETRY_MS {
+            return bad(format!(
+                "reconnect_jitter_ms must be at most {MAX_RETRY_MS}"
+            ));
         }
         for origin in &self.cors_origins {
             if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
@@ -721,6 +806,57 @@ fn boolean(key: &str, value: &str) -> Result<bool> {
             format!("{key}: expected true or false, got {value:?}"),
         )),
     }
+}
+
+/// Path of the Prometheus metrics.
+pub(crate) const METRICS_PATH: &str = "/metrics";
+/// Path of the readiness probe.
+pub(crate) const READY_PATH: &str = "/readyz";
+/// Path of the dashboard page, when one is configured.
+pub(crate) const DASHBOARD_PATH: &str = "/dashboard";
+
+/// Paths the engine serves by itself, which no configurable path may take.
+const RESERVED_PATHS: [&str; 3] = [METRICS_PATH, READY_PATH, DASHBOARD_PATH];
+
+/// The longest `reconnect_jitter_ms`: an hour.
+const MAX_RETRY_MS: u64 = 3_600_000;
+
+/// The levels `log_level` accepts.
+pub(crate) const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+fn check_metrics_bind(value: Option<&str>) -> Result<()> {
+    match value {
+        Some(text) if text.parse::<std::net::SocketAddr>().is_err() => Err(Error::new(
+            ErrorKind::InvalidConfig,
+            format!(
+                "metrics_bind: {text:?} is not an address such as 127.0.0.1:9090 or [::1]:9090"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_log_level(value: Option<&str>) -> Result<()> {
+    match value {
+        Some(level) if !LOG_LEVELS.contains(&level) => Err(Error::new(
+            ErrorKind::InvalidConfig,
+            format!(
+                "log_level: {level:?} is not a level; use one of {}",
+                LOG_LEVELS.join(", ")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_log_format(value: &str) -> Result<()> {
+    if value != "text" && value != "json" {
+        return Err(Error::new(
+            ErrorKind::InvalidConfig,
+            format!("log_format: {value:?} is not a format; use text or json"),
+        ));
+    }
+    Ok(())
 }
 
 fn parse(key: &str, value: &str, min: u64, max: u64) -> Result<u64> {
@@ -893,11 +1029,13 @@ mod tests {
         config
             .set("jwt_secret", "jwt-s3cret-0123456789abcdef0123456789")
             .unwrap();
+        config.set("metrics_token", "metrics-s3cret").unwrap();
         config.set("cors_origins", "https://a.example").unwrap();
         let text = format!("{config:?}");
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("publish_token: \"<redacted>\""), "{text}");
         assert!(text.contains("jwt_secret: \"<redacted>\""), "{text}");
+        assert!(text.contains("metrics_token: \"<redacted>\""), "{text}");
         assert!(
             text.contains("cors_origins: [\"https://a.example\"]"),
             "{text}"

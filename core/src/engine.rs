@@ -12,8 +12,9 @@ use crate::auth::{AccessControl, TokenMinter};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::Event;
-use crate::http::{serve, Shared};
+use crate::http::{serve, serve_ops, Shared};
 use crate::hub::Hub;
+use crate::logs;
 use crate::report::Stats;
 use crate::subscription::{Subscription, Subscriptions};
 
@@ -28,6 +29,7 @@ pub struct Engine {
     addr: SocketAddr,
     /// Signs tokens when `jwt_secret` is set.
     minter: Option<TokenMinter>,
+    metrics_addr: Option<SocketAddr>,
     running: Mutex<Option<Running>>,
 }
 
@@ -46,6 +48,7 @@ impl Engine {
     /// README, "Durable history").
     pub fn start(config: Config) -> Result<Engine> {
         config.validate()?;
+        logs::install(&config);
         // The durable history first: a refusal then drops no runtime (which
         // would panic when `start` is called from async code).
         let hub = Arc::new(Hub::new(&config)?);
@@ -65,13 +68,22 @@ impl Engine {
                     format!("cannot start the runtime: {e}"),
                 )
             })?;
-        let listener = {
+        let (listener, ops_listener) = {
             let _entered = runtime.enter();
-            bind(SocketAddr::new(ip, config.port), config.send_buffer_bytes)?
+            let listener = bind(SocketAddr::new(ip, config.port), config.send_buffer_bytes)?;
+            let ops_listener = match config.metrics_bind.as_deref() {
+                Some(addr) => Some(bind(parse_addr(addr)?, 0)?),
+                None => None,
+            };
+            (listener, ops_listener)
         };
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+        let local = |listener: &tokio::net::TcpListener| {
+            listener
+                .local_addr()
+                .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
+        };
+        let addr = local(&listener)?;
+        let metrics_addr = ops_listener.as_ref().map(local).transpose()?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (done_tx, server_done) = mpsc::channel();
         let grace = Duration::from_millis(config.shutdown_timeout_ms);
@@ -94,6 +106,9 @@ impl Engine {
             config,
             access,
         });
+        if let Some(ops_listener) = ops_listener {
+            runtime.spawn(serve_ops(ops_listener, shared.clone(), shutdown_rx.clone()));
+        }
         runtime.spawn(async move {
             serve(listener, shared, shutdown_rx).await;
             let _ = done_tx.send(());
@@ -106,11 +121,15 @@ impl Engine {
         let sweep_every = Duration::from_millis(history_ttl.clamp(1_000, 60_000));
         runtime.spawn(hub.clone().run_sweep(sweep_every));
         tracing::info!("ssecast listening on {addr}");
+        if let Some(metrics_addr) = metrics_addr {
+            tracing::info!("metrics, health and readiness on {metrics_addr}");
+        }
         Ok(Engine {
             hub,
             subscriptions,
             addr,
             minter,
+            metrics_addr,
             running: Mutex::new(Some(Running {
                 runtime,
                 shutdown,
@@ -128,6 +147,12 @@ impl Engine {
     /// The port the engine listens on (the one picked when configured as 0).
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// The address of the `metrics_bind` listener (with the port picked when
+    /// configured as 0), or `None` when metrics are served on the main port.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// Publishes `event` to `topic` and returns its id. Callable from any thread;
@@ -246,6 +271,52 @@ impl Engine {
     pub fn is_stopped(&self) -> bool {
         self.hub.is_stopped()
     }
+
+    /// Drains the engine for a rolling deploy: from now on `GET /readyz`
+    /// answers `503` and a new stream request is told to reconnect (a `200`
+    /// stream that ends at once after a `retry:` within `reconnect_jitter_ms`),
+    /// while the open streams close gradually over `window`, each after a
+    /// `retry:` of its own. Publishing goes on, and each closed client resumes
+    /// elsewhere with its `Last-Event-ID`. Returns once every stream has closed
+    /// (at most `window` plus `shutdown_timeout_ms`); call [`Engine::stop`]
+    /// afterwards.
+    ///
+    /// A `window` of zero closes every stream at once. A second call while a
+    /// drain runs does not restart or shorten it: it waits for the same drain
+    /// and returns `Ok`. After [`Engine::stop`] it fails with
+    /// [`ErrorKind::Stopped`].
+    pub fn drain(&self, window: Duration) -> Result<()> {
+        let stopped = || Error::new(ErrorKind::Stopped, "the engine is stopped");
+        let (runtime, grace) = {
+            let state = self.running.lock().unwrap_or_else(|e| e.into_inner());
+            let running = state.as_ref().ok_or_else(stopped)?;
+            (running.runtime.handle().clone(), running.grace)
+        };
+        if self.hub.is_stopped() {
+            return Err(stopped());
+        }
+        if self.hub.start_drain(window) {
+            tracing::info!("draining over {window:?}");
+            runtime.spawn(self.hub.clone().run_drain());
+        }
+        let Some(ends_at) = self.hub.drain().map(|drain| drain.ends_at()) else {
+            return Err(Error::new(ErrorKind::Internal, "the drain did not start"));
+        };
+        let (closed_tx, closed) = mpsc::channel();
+        let hub = self.hub.clone();
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout_at(ends_at + grace, hub.all_streams_closed()).await;
+            let _ = closed_tx.send(());
+        });
+        // Disconnected: the engine stopped meanwhile, which closed every stream.
+        let _ = closed.recv();
+        Ok(())
+    }
+
+    /// True once [`Engine::drain`] has been called.
+    pub fn is_draining(&self) -> bool {
+        self.hub.drain().is_some()
+    }
 }
 
 impl Drop for Engine {
@@ -266,6 +337,16 @@ impl std::fmt::Debug for Engine {
 /// The clock's period when keep-alives are off but tokens expire: an idle
 /// stream ends within a quarter of it after its token expires.
 const EXPIRY_CLOCK: Duration = Duration::from_secs(16);
+
+/// The address of a key that passed [`Config::validate`].
+fn parse_addr(text: &str) -> Result<SocketAddr> {
+    text.parse().map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidConfig,
+            format!("{text:?} is not an address"),
+        )
+    })
+}
 
 /// Binds and listens; accepted sockets inherit the send buffer size.
 fn bind(addr: SocketAddr, send_buffer: u32) -> Result<tokio::net::TcpListener> {

@@ -36,6 +36,8 @@ mod error;
 mod event;
 mod http;
 mod hub;
+mod logs;
+mod metrics;
 pub mod report;
 mod stream;
 pub mod subscription;

@@ -38,21 +38,28 @@ pub enum EndReason {
     /// The token the stream was opened with expired (streams on the engine's
     /// port only: in-app subscriptions carry no token).
     Expired,
+    /// The engine is draining (`drain`) and the stream's turn came: its
+    /// client should reconnect, after the `retry:` it was sent, to another
+    /// instance.
+    Drained,
 }
 
 impl EndReason {
-    /// A short name: `"stopped"`, `"slow-consumer"` or `"expired"`.
+    /// A short name: `"stopped"`, `"slow-consumer"`, `"expired"` or `"drained"`.
     pub fn as_str(self) -> &'static str {
         match self {
             EndReason::Stopped => "stopped",
             EndReason::SlowConsumer => "slow-consumer",
             EndReason::Expired => "expired",
+            EndReason::Drained => "drained",
         }
     }
 }
 
-/// Counters describing an engine at one moment.
+/// Counters describing an engine at one moment: the numbers `GET /metrics`
+/// exports, without their labels. Counters count from the engine's start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Event streams open now.
     pub connections: usize,
@@ -63,4 +70,23 @@ pub struct Stats {
     /// Streams closed because their client fell behind the history, or took
     /// no byte for `write_timeout_ms` while bytes were pending.
     pub slow_consumers_dropped: u64,
+    /// Event streams opened since start, over every transport.
+    pub streams_opened: u64,
+    /// Stream requests refused before a stream opened: malformed, from an
+    /// origin or for a host not allowed, over `max_connections` or
+    /// `max_topics`, while draining or stopping (access control counts its
+    /// own refusals in `auth_failures` and `rate_limited`).
+    pub streams_refused: u64,
+    /// Events handed to subscribers' connections (an event sent to 1,000
+    /// subscribers counts 1,000).
+    pub events_delivered: u64,
+    /// Bytes of stream bodies handed to connections: events, comments, `retry:` fields.
+    pub bytes_delivered: u64,
+    /// `ssecast-reset` signals sent to resuming clients.
+    pub resets_sent: u64,
+    /// Requests refused by access control (token missing, invalid, expired, or
+    /// not granting a topic).
+    pub auth_failures: u64,
+    /// Requests refused by a per-address limit.
+    pub rate_limited: u64,
 }

@@ -194,6 +194,18 @@ fn blocking_read_times_out_then_stop_ends_after_the_last_event() {
     );
     let events = parse(&read_events(&mut sub, 1));
     assert_eq!(events[0].data, "last");
+    // The goodbye: a retry within reconnect_jitter_ms (default 5000), then the end.
+    let Read::Data(goodbye) = sub.read_timeout(Some(DEADLINE)).unwrap() else {
+        panic!("no goodbye retry after stop");
+    };
+    let goodbye = String::from_utf8(bytes(goodbye)).unwrap();
+    let delay: u32 = goodbye
+        .strip_prefix("retry: ")
+        .and_then(|rest| rest.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("{goodbye:?}"))
+        .parse()
+        .unwrap();
+    assert!(delay <= 5000, "{delay}");
     assert!(matches!(
         sub.read_timeout(Some(DEADLINE)).unwrap(),
         Read::Ended(EndReason::Stopped)

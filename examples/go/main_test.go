@@ -154,6 +154,10 @@ func TestStopEndsTheStream(t *testing.T) {
 	if ev := r.next(t); ev.data != "before stop" {
 		t.Fatalf("unexpected %+v", ev)
 	}
+	// The goodbye: a retry within reconnect_jitter_ms (default 5000), then the end.
+	if line, err := r.body.ReadString('\n'); err != nil || !strings.HasPrefix(line, "retry: ") {
+		t.Fatalf("no goodbye retry after stop: %q, %v", line, err)
+	}
 	if _, err := r.body.ReadString('\n'); err == nil {
 		t.Fatal("the stream did not end after stop")
 	}

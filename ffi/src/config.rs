@@ -54,10 +54,12 @@ pub extern "C" fn ssecast_config_new() -> *mut ssecast_config {
 /// `jwt_algorithms`, `jwt_issuer`, `jwt_audience`, `jwt_cookie`,
 /// `jwt_query_token`, `public_topics`, `max_connections_per_ip`,
 /// `connection_rate_per_ip`, `connection_burst_per_ip`, `trusted_proxies`,
-/// `trusted_proxy_header`); lists such as `cors_origins` are comma-separated;
-/// numbers are decimal; flags such as `client_script` are `true` or `false`; an
-/// empty `publish_token` turns HTTP publishing off. `key` and `value` are
-/// borrowed for the call only.
+/// `trusted_proxy_header`, and for operations `reconnect_jitter_ms`,
+/// `metrics_bind`, `metrics_token`, `log_level`, `log_format`); lists such as
+/// `cors_origins` are comma-separated; numbers are decimal; flags such as
+/// `client_script` are `true` or `false`; an empty `publish_token` turns HTTP
+/// publishing off, an empty `log_level` leaves the engine's log to the host.
+/// `key` and `value` are borrowed for the call only.
 ///
 /// `history_dir` turns on the durable history: `ssecast_engine_start` then
 /// fails with `SSECAST_STORAGE` when the directory cannot be used, and

@@ -1,6 +1,7 @@
-//! `ssecast_engine`: start, publish, stats, stop and free.
+//! `ssecast_engine`: start, publish, stats, drain, stop and free.
 
 use std::ffi::c_char;
+use std::time::Duration;
 
 use ssecast::{validate_topic, Engine, ErrorKind, Event, DEFAULT_TOPIC, MAX_FIELD_BYTES};
 
@@ -30,8 +31,8 @@ const _: () = assert!(SSECAST_ENGINE_ID_MAX_LEN == ssecast::MAX_ENGINE_ID_BYTES)
 /// Functions: `ssecast_engine_start()`, `ssecast_engine_port()`,
 /// `ssecast_engine_stats()`, `ssecast_publish()`, `ssecast_publish_event()`,
 /// `ssecast_subscriber_token()`, `ssecast_publisher_token()`,
-/// `ssecast_subscription_open()`, `ssecast_engine_stop()`,
-/// `ssecast_engine_free()`. Every function except
+/// `ssecast_subscription_open()`, `ssecast_engine_drain()`,
+/// `ssecast_engine_stop()`, `ssecast_engine_free()`. Every function except
 /// `ssecast_engine_free()` may be called from any thread, concurrently.
 pub struct ssecast_engine {
     engine: Engine,
@@ -60,7 +61,14 @@ pub struct ssecast_event {
     pub retry_ms: u32,
 }
 
-/// Counters describing an engine at one moment, filled by `ssecast_engine_stats()`.
+/// Counters describing an engine at one moment, filled by
+/// `ssecast_engine_stats()`: the numbers `GET /metrics` exports, without their
+/// labels. Counters count from the engine's start.
+///
+/// Fields are only ever added at the end, and the library writes the whole
+/// struct: a program compiled against a header whose struct is shorter (before
+/// `streams_opened` was added) must be rebuilt, which the soname, changed by
+/// every 0.x minor release, enforces.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ssecast_stats {
@@ -72,6 +80,39 @@ pub struct ssecast_stats {
     pub published: u64,
     /// Streams closed because their client fell behind the history.
     pub slow_consumers_dropped: u64,
+    /// Event streams opened since start.
+    pub streams_opened: u64,
+    /// Stream requests refused before a stream opened (malformed, origin or
+    /// host not allowed, over `max_connections` or `max_topics`, draining, stopping).
+    pub streams_refused: u64,
+    /// Events handed to subscribers' connections (one per subscriber).
+    pub events_delivered: u64,
+    /// Bytes of stream bodies handed to connections.
+    pub bytes_delivered: u64,
+    /// `ssecast-reset` signals sent to resuming clients.
+    pub resets_sent: u64,
+    /// Requests refused by access control.
+    pub auth_failures: u64,
+    /// Requests refused by a per-address limit.
+    pub rate_limited: u64,
+}
+
+impl From<ssecast::Stats> for ssecast_stats {
+    fn from(stats: ssecast::Stats) -> Self {
+        ssecast_stats {
+            connections: stats.connections,
+            topics: stats.topics,
+            published: stats.published,
+            slow_consumers_dropped: stats.slow_consumers_dropped,
+            streams_opened: stats.streams_opened,
+            streams_refused: stats.streams_refused,
+            events_delivered: stats.events_delivered,
+            bytes_delivered: stats.bytes_delivered,
+            resets_sent: stats.resets_sent,
+            auth_failures: stats.auth_failures,
+            rate_limited: stats.rate_limited,
+        }
+    }
 }
 
 /// Borrows the engine behind a handle.
@@ -139,8 +180,9 @@ pub unsafe extern "C" fn ssecast_engine_port(engine: *const ssecast_engine) -> u
     })
 }
 
-/// Reads the engine's counters (open connections, topics, events published,
-/// slow consumers dropped) into `*out`. Thread-safe; works after stop.
+/// Reads the engine's counters (open connections, topics, events published and
+/// delivered, slow consumers dropped, ...; see `ssecast_stats`) into `*out`.
+/// Thread-safe; works after stop.
 ///
 /// Errors: `SSECAST_NULL_PARAMETER` (NULL `engine` or `out`).
 ///
@@ -159,14 +201,7 @@ pub unsafe extern "C" fn ssecast_engine_stats(
             return Err(Failure::null("out"));
         }
         // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-        unsafe {
-            out.write(ssecast_stats {
-                connections: stats.connections,
-                topics: stats.topics,
-                published: stats.published,
-                slow_consumers_dropped: stats.slow_consumers_dropped,
-            })
-        };
+        unsafe { out.write(stats.into()) };
         Ok(())
     })
 }
@@ -298,6 +333,35 @@ fn check_capacity(needed: usize, capacity: usize) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// Drains the engine for a rolling deploy: `GET /readyz` answers 503 from now
+/// on, a new stream request is told to reconnect (a 200 stream that ends at
+/// once after a `retry:` within `reconnect_jitter_ms`), and the open streams
+/// close gradually over `window_ms` milliseconds, each after a `retry:` of its
+/// own. Publishing goes on; each client resumes elsewhere with its
+/// `Last-Event-ID`. Blocks until every stream has closed (at most `window_ms`
+/// plus `shutdown_timeout_ms`); call `ssecast_engine_stop()` afterwards.
+///
+/// `window_ms` 0 closes every stream at once. A call while a drain runs waits
+/// for that drain (its own window is ignored) and returns `SSECAST_OK`.
+/// Thread-safe.
+///
+/// Errors: `SSECAST_NULL_PARAMETER` (NULL `engine`), `SSECAST_STOPPED` (after
+/// `ssecast_engine_stop()`).
+///
+/// # Safety
+/// `engine` must be NULL or a live engine handle.
+#[no_mangle]
+pub unsafe extern "C" fn ssecast_engine_drain(
+    engine: *mut ssecast_engine,
+    window_ms: u64,
+) -> ssecast_result {
+    fallible(|| {
+        // SAFETY: forwarded from the caller.
+        let engine = unsafe { self::engine(engine) }?;
+        Ok(engine.drain(Duration::from_millis(window_ms))?)
+    })
 }
 
 /// Stops the engine: stops accepting connections, sends every stream what was

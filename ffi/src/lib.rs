@@ -14,9 +14,10 @@ mod token;
 
 pub use config::{ssecast_config, ssecast_config_free, ssecast_config_new, ssecast_config_set};
 pub use engine::{
-    ssecast_engine, ssecast_engine_free, ssecast_engine_port, ssecast_engine_start,
-    ssecast_engine_stats, ssecast_engine_stop, ssecast_event, ssecast_publish,
-    ssecast_publish_event, ssecast_stats, SSECAST_ENGINE_ID_MAX_LEN, SSECAST_ID_BUFFER_SIZE,
+    ssecast_engine, ssecast_engine_drain, ssecast_engine_free, ssecast_engine_port,
+    ssecast_engine_start, ssecast_engine_stats, ssecast_engine_stop, ssecast_event,
+    ssecast_publish, ssecast_publish_event, ssecast_stats, SSECAST_ENGINE_ID_MAX_LEN,
+    SSECAST_ID_BUFFER_SIZE,
 };
 pub use error::ssecast_last_error;
 pub use result::{ssecast_result, ssecast_result_code, ssecast_result_str};

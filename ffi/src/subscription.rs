@@ -203,6 +203,10 @@ pub unsafe extern "C" fn ssecast_subscription_read(
                         "the stream ended: the reader fell behind the history (slow consumer); \
                          its client should reconnect with its last event id"
                     }
+                    EndReason::Drained => {
+                        "the stream ended: the engine is draining; its client should \
+                         reconnect, after the retry: it was sent, with its last event id"
+                    }
                     _ => "the stream ended: the engine was stopped",
                 },
             )),

@@ -138,6 +138,53 @@ fn publishes_to_a_real_subscriber_and_writes_the_id() {
 }
 
 #[test]
+fn drain_closes_streams_with_a_retry_and_counts_them() {
+    let engine = start();
+    // SAFETY: live engine.
+    let port = unsafe { ssecast_engine_port(engine) };
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /events?topic=d HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    read_until(&mut stream, ": ok\n");
+    // SAFETY: live engine (also NULL, which is refused).
+    unsafe {
+        assert_eq!(ssecast_engine_drain(engine, 0), SSECAST_OK);
+        assert_eq!(
+            ssecast_engine_drain(engine, 60_000),
+            SSECAST_OK,
+            "waits for the same drain"
+        );
+        assert_eq!(
+            ssecast_engine_drain(ptr::null_mut(), 0),
+            SSECAST_NULL_PARAMETER
+        );
+    }
+    let mut rest = String::new();
+    stream.read_to_string(&mut rest).expect("the stream ends");
+    assert!(
+        rest.contains("retry: "),
+        "a jittered retry before the end: {rest:?}"
+    );
+
+    let mut stats = ssecast_stats::default();
+    // SAFETY: live engine and a writable struct.
+    unsafe {
+        assert_eq!(ssecast_engine_stats(engine, &mut stats), SSECAST_OK);
+        assert_eq!(ssecast_engine_stop(engine), SSECAST_OK);
+        assert_eq!(ssecast_engine_drain(engine, 0), SSECAST_STOPPED);
+    }
+    assert!(last_error().is_some_and(|m| m.contains("stopped")));
+    assert_eq!((stats.connections, stats.streams_opened), (0, 1));
+    assert!(stats.bytes_delivered > 0 && stats.events_delivered == 0);
+    // SAFETY: freed once.
+    unsafe { ssecast_engine_free(engine) };
+}
+
+#[test]
 fn misuse_gives_distinct_codes_and_messages() {
     let engine = start();
     // SAFETY (whole test): every pointer is NULL, live, or a valid C string.

@@ -39,7 +39,7 @@ ssecast_engine *start_engine(const char *const *pairs) {
 }
 
 uint64_t published_count(ssecast_engine *engine) {
-    ssecast_stats stats = {0, 0, 0, 0};
+    ssecast_stats stats = {0};
     CHECK_RC(ssecast_engine_stats(engine, &stats), SSECAST_OK);
     return stats.published;
 }

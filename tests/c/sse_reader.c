@@ -162,8 +162,18 @@ int sse_next_frame(sse_reader *r, const char **frame, size_t *len) {
     return 0;
 }
 
+/* True when `text` is one `retry:` line: what the engine sends a stream just
+ * before it closes it on stop or drain (alone, so that no client dispatches
+ * anything for it). */
+static int is_retry_line(const char *text, size_t len) {
+    return len > 8 && memcmp(text, "retry: ", 7) == 0 && memchr(text, '\n', len) == text + len - 1;
+}
+
 int sse_wait_end(sse_reader *r) {
-    return await_frame(r) == 0 && r->consumed == r->body_len ? 0 : -1;
+    if (await_frame(r) != 0)
+        return -1;
+    size_t rest = r->body_len - r->consumed;
+    return rest == 0 || is_retry_line(r->body + r->consumed, rest) ? 0 : -1;
 }
 
 void sse_close(sse_reader *r) {

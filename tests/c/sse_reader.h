@@ -31,7 +31,8 @@ int sse_open(sse_reader *reader, uint16_t port, const char *target);
 int sse_next_frame(sse_reader *reader, const char **frame, size_t *len);
 
 /* Waits for the server to end the stream; returns 0 if it ended, -1 on timeout
- * or if another frame arrived first. */
+ * or if another frame arrived first (a lone `retry:` line, the engine's goodbye
+ * on stop and drain, may come last; it stays in `body` after `consumed`). */
 int sse_wait_end(sse_reader *reader);
 
 /* Closes the socket and frees the buffers. */

@@ -94,7 +94,7 @@ static void test_publish_and_read_back(void) {
         int n = snprintf(want, sizeof want, "id: %s\nevent: tick\nretry: 2500\ndata: line 1\ndata: line 2\n\n", id);
         expect_frame(&reader, want, (size_t)n);
 
-        ssecast_stats stats = {0, 0, 0, 0};
+        ssecast_stats stats = {0};
         CHECK_RC(ssecast_engine_stats(engine, &stats), SSECAST_OK);
         CHECK(stats.connections == 1);
         CHECK(stats.published == 2);
@@ -198,7 +198,7 @@ static void test_concurrent_publishers_deliver_every_event_once(void) {
 static void test_null_arguments(void) {
     ssecast_engine *engine = start_engine(NULL);
     ssecast_config *cfg = ssecast_config_new();
-    ssecast_stats stats = {7, 7, 7, 7};
+    ssecast_stats stats = {.connections = 7, .topics = 7, .published = 7, .slow_consumers_dropped = 7};
     ssecast_engine *untouched = (ssecast_engine *)&stats;
 
     CHECK_RC(ssecast_config_set(NULL, "port", "0"), SSECAST_NULL_PARAMETER);
@@ -342,6 +342,35 @@ static void test_calls_after_stop(void) {
     CHECK(strcmp(id, "unchanged") == 0);
     CHECK(ssecast_engine_port(engine) == port);
     CHECK(published_count(engine) == 1);
+    ssecast_engine_free(engine);
+}
+
+static void test_drain_and_counters(void) {
+    const char *const pairs[] = {"reconnect_jitter_ms", "2000", NULL};
+    ssecast_engine *engine = start_engine(pairs);
+    sse_reader reader;
+    if (subscribe(&reader, engine, "/events?topic=d") == 0) {
+        CHECK_RC(ssecast_publish(engine, "d", "x", 1), SSECAST_OK);
+        const char *frame;
+        size_t len;
+        CHECK(sse_next_frame(&reader, &frame, &len) == 0 && strstr(frame, "data: x\n") != NULL);
+        /* The stream's turn comes within 200 ms: a jittered retry, then the end. */
+        CHECK_RC(ssecast_engine_drain(engine, 200), SSECAST_OK);
+        CHECK(sse_wait_end(&reader) == 0);
+        const char *retry = reader.body + reader.consumed;
+        CHECK(strncmp(retry, "retry: ", 7) == 0 && strtoul(retry + 7, NULL, 10) <= 2000);
+    }
+    sse_close(&reader);
+    ssecast_stats stats = {0};
+    CHECK_RC(ssecast_engine_stats(engine, &stats), SSECAST_OK);
+    CHECK(stats.connections == 0 && stats.streams_opened == 1 && stats.events_delivered == 1);
+    CHECK(stats.bytes_delivered > 0 && stats.streams_refused == 0 && stats.resets_sent == 0);
+    CHECK_RC(ssecast_engine_drain(engine, 60000), SSECAST_OK); /* the same drain, over */
+    CHECK_RC(ssecast_publish(engine, "d", "still", 5), SSECAST_OK);
+    CHECK_RC(ssecast_engine_drain(NULL, 0), SSECAST_NULL_PARAMETER);
+    CHECK_RC(ssecast_engine_stop(engine), SSECAST_OK);
+    CHECK_RC(ssecast_engine_drain(engine, 0), SSECAST_STOPPED);
+    CHECK(last_error_mentions("stopped"));
     ssecast_engine_free(engine);
 }
 
@@ -857,6 +886,7 @@ static const struct test tests[] = {
     {"invalid fields publish nothing", test_invalid_fields_publish_nothing},
     {"too-small id buffer publishes nothing", test_too_small_id_buffer_publishes_nothing},
     {"calls after stop", test_calls_after_stop},
+    {"drain, and the operations counters", test_drain_and_counters},
     {"stop while 4 threads publish", test_stop_while_threads_publish},
     {"last error is per thread", test_last_error_is_per_thread},
     {"start/stop/free cycles", test_start_stop_free_cycles},

@@ -197,7 +197,7 @@ static void test_stats_count_it_and_free_releases_at_once(void) {
     const char *topics[] = {"x", "y"};
     ssecast_subscription *sub = NULL;
     CHECK_RC(ssecast_subscription_open(engine, topics, 2, NULL, &sub), SSECAST_OK);
-    ssecast_stats stats = {0, 0, 0, 0};
+    ssecast_stats stats = {0};
     CHECK_RC(ssecast_engine_stats(engine, &stats), SSECAST_OK);
     CHECK(stats.connections == 1 && stats.topics == 2);
     ssecast_subscription_free(sub);
@@ -220,6 +220,10 @@ static void test_read_after_stop_and_after_the_engine_is_freed(void) {
     read_until(sub, &got, "data: before\n", 1);
     const uint8_t *data;
     size_t len;
+    /* The goodbye: a retry within reconnect_jitter_ms (default 5000), then the end. */
+    CHECK_RC(ssecast_subscription_read(sub, 20000, &data, &len), SSECAST_OK);
+    CHECK(len > 7 && memcmp(data, "retry: ", 7) == 0 && data[len - 1] == '\n');
+    CHECK(strtoul((const char *)data + 7, NULL, 10) <= 5000);
     CHECK_RC(ssecast_subscription_read(sub, 20000, &data, &len), SSECAST_END);
     CHECK(last_error_mentions("stopped"));
     const char *topic = "s";
@@ -245,7 +249,7 @@ static void test_a_reader_behind_the_history_ends_as_a_slow_consumer(void) {
         rc = ssecast_subscription_read(sub, 20000, &data, &len);
     CHECK_RC(rc, SSECAST_END);
     CHECK(last_error_mentions("slow consumer"));
-    ssecast_stats stats = {0, 0, 0, 0};
+    ssecast_stats stats = {0};
     CHECK_RC(ssecast_engine_stats(engine, &stats), SSECAST_OK);
     CHECK(stats.slow_consumers_dropped == 1);
     ssecast_subscription_free(sub);

@@ -81,6 +81,11 @@ class _EngineConfig(TypedDict, total=False):
     idle_timeout_ms: int
     body_timeout_ms: int
     write_timeout_ms: int
+    reconnect_jitter_ms: int
+    metrics_bind: str | None
+    metrics_token: str | None
+    log_level: Literal["trace", "debug", "info", "warn", "error", "off"] | None
+    log_format: Literal["text", "json"]
 
 @final
 class Engine:
@@ -117,7 +122,13 @@ class Engine:
     ) -> Subscription:
         """Opens an in-app stream of ``topics``, resumed after ``last_event_id``."""
     def stats(self) -> dict[str, int]:
-        """The engine's counters now."""
+        """The engine's counters now: connections, topics, published,
+        slow_consumers_dropped, streams_opened, streams_refused,
+        events_delivered, bytes_delivered, resets_sent, auth_failures,
+        rate_limited."""
+    def drain(self, seconds: float) -> None:
+        """Closes the streams gradually over ``seconds`` for a rolling deploy;
+        returns once they are closed."""
     def stop(self) -> None:
         """Stops the engine and closes every stream; idempotent."""
     def __enter__(self) -> Engine: ...
@@ -144,7 +155,7 @@ class Subscription:
         """True once the stream is over."""
     @property
     def end_reason(self) -> str | None:
-        """``"stopped"``, ``"slow-consumer"``, ``"closed"``, or ``None``."""
+        """``"stopped"``, ``"drained"``, ``"slow-consumer"``, ``"closed"``, or ``None``."""
     def close(self) -> None:
         """Releases the subscription's topics at once; idempotent."""
 

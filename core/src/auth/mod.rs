@@ -32,6 +32,7 @@ mod verify;
 mod tests;
 
 pub use access::AccessControl;
+pub(crate) use extract::bearer;
 pub use extract::RequestParts;
 pub use limits::{ConnectionSlot, MAX_TRACKED_ADDRESSES};
 pub use mint::{ttl_from_secs_f64, TokenMinter};

@@ -62,7 +62,7 @@ pub(crate) async fn serve(
 /// a PING, and is closed when the answer does not come within
 /// `write_timeout_ms` (a peer gone without a word, whose streams would
 /// otherwise wait for keep-alives to fill its window).
-fn hyper_builder(config: &Config) -> auto::Builder<StreamExecutor> {
+pub(super) fn hyper_builder(config: &Config) -> auto::Builder<StreamExecutor> {
     let mut builder = auto::Builder::new(StreamExecutor);
     builder
         .http1()
@@ -144,14 +144,14 @@ const ACCEPT_WARNING_EVERY: Duration = Duration::from_secs(10);
 /// Accept failures: one warning per [`ACCEPT_WARNING_EVERY`] at most, counting
 /// the failures it stands for.
 #[derive(Default)]
-struct AcceptFailures {
+pub(super) struct AcceptFailures {
     last_warning: Option<Instant>,
     unreported: u64,
 }
 
 impl AcceptFailures {
     /// Reports `error` unless a warning went out recently, then backs off.
-    async fn failed(&mut self, error: io::Error) {
+    pub(super) async fn failed(&mut self, error: io::Error) {
         if let Some(count) = self.count(Instant::now()) {
             tracing::warn!("accept failed ({count} times since the last warning): {error}");
         }

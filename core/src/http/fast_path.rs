@@ -27,6 +27,7 @@ use super::poll;
 use super::response::put_headers;
 use super::shared::Shared;
 use super::stream_request::{self, OpenStream};
+use crate::metrics::Transport;
 use crate::stream::{Batch, EventStream, StreamWatch};
 
 /// The largest request head the fast path reads; longer ones go to hyper, which
@@ -137,7 +138,7 @@ pub(crate) async fn serve(
     peer: IpAddr,
     head: StreamRequestHead,
 ) {
-    let opened = stream_request::open(shared, &head.uri, &head.headers, peer);
+    let opened = stream_request::open(shared, &head.uri, &head.headers, peer, Transport::Http1);
     let chunked = head.chunked;
     drop(head);
     match opened {

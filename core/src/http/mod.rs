@@ -11,6 +11,8 @@
 //! - [`client_script`]: `GET /ssecast.js`, the browser client;
 //! - [`publish`] and [`publish_form`]: `POST /publish`; [`urlencoded`]: form
 //!   and query text, decoded without altering invalid UTF-8;
+//! - [`ops`] and [`ops_listener`]: `GET /metrics` and `/readyz`, on the main
+//!   port or on the `metrics_bind` listener;
 //! - [`hosts`]: the `Host` check (`421` for a host the engine does not serve)
 //!   and [`cors`]: the cross-origin decision, each taken once per request;
 //! - [`refusal`]: access-control refusals (`401`, `403`, `429`) as answers;
@@ -29,6 +31,8 @@ mod cors;
 mod deadline;
 mod fast_path;
 mod hosts;
+mod ops;
+mod ops_listener;
 mod poll;
 mod prefixed;
 mod publish;
@@ -42,4 +46,5 @@ mod urlencoded;
 mod watchdog;
 
 pub(crate) use accept::serve;
+pub(crate) use ops_listener::serve_ops;
 pub(crate) use shared::Shared;

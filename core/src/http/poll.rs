@@ -59,6 +59,7 @@ pub(crate) async fn answer(shared: &Shared, open: OpenStream) -> Answer {
             }
         }
     }
+    stream.answered();
     drop(stream);
     let mut answer = Answer::new(StatusCode::OK, "text/event-stream", body.freeze());
     answer.headers_mut().extend(headers);

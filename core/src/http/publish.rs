@@ -19,7 +19,7 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
     // Before the body is read, so strangers cannot make the engine read one.
     let publisher = match shared.access.authenticate_publisher(req.headers()) {
         Ok(publisher) => publisher,
-        Err(denial) => return refusal::answer(denial),
+        Err(denial) => return refusal::answer(shared.hub.metrics(), denial),
     };
     let content_type = req
         .headers()
@@ -81,7 +81,7 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
         }
     };
     if let Err(denial) = publisher.authorize(form.topic()) {
-        return refusal::answer(denial);
+        return refusal::answer(shared.hub.metrics(), denial);
     }
     let published = if shared.hub.waits_for_disk() {
         // `history_sync = always`: the publish waits for an fsync, off the

@@ -4,8 +4,10 @@
 //!
 //! The checks, in order, all before any byte of the stream: CORS, the request
 //! itself (`400`), a stopping engine (`503`), the client address's limits
-//! (`429`), the token (`401`, `403`), `max_connections` (`503`). A stream
-//! opened with a token that expires ends when it does.
+//! (`429`), the token (`401`, `403`), a draining engine (a `retry:` and the
+//! end), `max_connections` (`503`). A stream opened with a token that expires
+//! ends when it does. Every refusal is counted: access control's by
+//! [`refusal`], the others here as `streams_refused` by reason.
 
 use std::net::IpAddr;
 use std::time::SystemTime;
@@ -22,8 +24,10 @@ use super::shared::Shared;
 use super::urlencoded;
 use crate::auth::{ConnectionSlot, RequestParts};
 use crate::config::Config;
+use crate::encode::{encode_comment, encode_retry};
 use crate::error::ErrorKind;
-use crate::stream::{EventStream, StreamRequest};
+use crate::metrics::{Refusal, Transport};
+use crate::stream::{EventStream, StreamOrigin, StreamRequest};
 
 /// A stream ready to be served: the response headers and the body.
 pub(crate) struct OpenStream {
@@ -38,17 +42,19 @@ pub(crate) struct OpenStream {
     pub(crate) client_slot: ConnectionSlot,
 }
 
-/// Checks a stream request from `peer` and opens its stream, or says why not
-/// as an answer. The host and CORS are decided once here, for the stream and
-/// for any error.
+/// Checks a stream request from `peer` over `transport` and opens its stream,
+/// or says why not as an answer. The host and CORS are decided once here, for
+/// the stream and for any error.
 pub(crate) fn open(
     shared: &Shared,
     uri: &Uri,
     headers: &HeaderMap,
     peer: IpAddr,
+    transport: Transport,
 ) -> Result<OpenStream, Answer> {
     let host = Host::of(&shared.config.allowed_hosts, uri, headers);
     if let Some(refused) = host.refusal() {
+        shared.hub.metrics().refused(Refusal::Host);
         return Err(refused);
     }
     let cors = cors::check(
@@ -56,7 +62,7 @@ pub(crate) fn open(
         headers,
         host.served_authority(),
     );
-    let result = open_checked(shared, uri, headers, peer, &cors);
+    let result = open_checked(shared, uri, headers, peer, transport, &cors);
     match result {
         Ok(mut open) => {
             cors.apply(&mut open.headers);
@@ -74,30 +80,43 @@ fn open_checked(
     uri: &Uri,
     headers: &HeaderMap,
     peer: IpAddr,
+    transport: Transport,
     cors: &Cors,
 ) -> Result<OpenStream, Answer> {
-    if *cors == Cors::Refused {
-        return Err(cors::refused());
-    }
-    let HttpRequest { request, poll } = HttpRequest::parse(&shared.config, uri, headers)
-        .map_err(|message| Answer::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message))?;
     let hub = &shared.hub;
+    let refuse = |reason: Refusal, answer: Answer| {
+        hub.metrics().refused(reason);
+        answer
+    };
+    if *cors == Cors::Refused {
+        return Err(refuse(Refusal::Origin, cors::refused()));
+    }
+    let HttpRequest { request, poll } =
+        HttpRequest::parse(&shared.config, uri, headers).map_err(|message| {
+            let answer = Answer::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message);
+            refuse(Refusal::BadRequest, answer)
+        })?;
     if hub.is_stopped() {
-        return Err(Answer::error(
+        let answer = Answer::error(
             StatusCode::SERVICE_UNAVAILABLE,
             "STOPPED",
             "the engine is stopping",
-        ));
+        );
+        return Err(refuse(Refusal::Stopping, answer));
     }
     let access = &shared.access;
     let client_slot = access
         .admit_stream(access.client_address(peer, headers))
-        .map_err(refusal::answer)?;
+        .map_err(|denial| refusal::answer(hub.metrics(), denial))?;
     let grant = access
         .authorize_subscribe(&RequestParts::new(headers, uri.query()), &request.topics)
-        .map_err(refusal::answer)?;
+        .map_err(|denial| refusal::answer(hub.metrics(), denial))?;
+    if hub.drain().is_some() {
+        let answer = draining(shared.config.reconnect_jitter_ms);
+        return Err(refuse(Refusal::Draining, answer));
+    }
     let slot = hub.take_stream_slot().ok_or_else(|| {
-        Answer::error(
+        let answer = Answer::error(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::TooManyConnections.code(),
             format!(
@@ -105,24 +124,36 @@ fn open_checked(
                 hub.max_streams()
             ),
         )
-        .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        refuse(Refusal::MaxConnections, answer)
     })?;
     let mut settings = shared.stream_settings();
-    // A long-poll answers with events only; its wait ends with an empty body.
-    settings.keepalive &= !poll;
+    let mut origin = StreamOrigin {
+        transport,
+        peer: Some(peer),
+    };
+    if poll {
+        // A long-poll answers with events only: no keep-alive, and its wait
+        // ends with an empty body, without a goodbye `retry:`.
+        settings.keepalive = false;
+        settings.reconnect_jitter_ms = 0;
+        origin.transport = Transport::Poll;
+    }
     let mut stream = EventStream::open(
         hub.clone(),
         slot,
         &request.topics,
         request.last_event_id.as_deref(),
         settings,
+        origin,
     )
     .map_err(|e| {
-        Answer::error(
+        let answer = Answer::error(
             StatusCode::SERVICE_UNAVAILABLE,
             e.kind().code(),
             e.message(),
-        )
+        );
+        refuse(Refusal::MaxTopics, answer)
     })?;
     if let Some(deadline) = grant.expires_at().and_then(deadline) {
         stream.end_at(deadline);
@@ -142,6 +173,22 @@ fn deadline(expires_at: SystemTime) -> Option<Instant> {
         .duration_since(SystemTime::now())
         .unwrap_or_default();
     Instant::now().checked_add(left)
+}
+
+/// The answer to a stream request while the engine drains: a `200` stream
+/// that ends at once after a `retry:` within `jitter_ms`, so that the client
+/// reconnects (through the load balancer, to another instance) after a short
+/// random delay. A `503` would make a browser's `EventSource` give up for good.
+fn draining(jitter_ms: u32) -> Answer {
+    let body = match jitter_ms {
+        0 => encode_comment("draining"),
+        max => encode_retry(fastrand::u32(0..=max)),
+    };
+    let mut answer = Answer::new(StatusCode::OK, "text/event-stream", body);
+    for (name, value) in &stream_headers() {
+        answer.headers_mut().insert(name, value.clone());
+    }
+    answer
 }
 
 /// A stream request: its checked topics and resume point, and how it is served.

@@ -171,6 +171,15 @@ impl Log {
             .map(|e| e.seq)
     }
 
+    /// When the kept event `seq` was published.
+    pub(crate) fn published_at(&self, seq: u64) -> Option<Instant> {
+        let at = self.entries.partition_point(|e| e.seq < seq);
+        self.entries
+            .get(at)
+            .filter(|entry| entry.seq == seq)
+            .map(|entry| entry.at)
+    }
+
     /// The number of kept events.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
@@ -243,6 +252,8 @@ mod tests {
         let _ = log.append(8, Some("order-9".into()), Bytes::new(), now);
         assert_eq!(log.oldest_with_id("order-9"), Some(7), "the oldest of two");
         assert_eq!(log.oldest_with_id("order-1"), None);
+        assert_eq!(log.published_at(7), Some(now));
+        assert_eq!(log.published_at(5), None);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! - [`ids`]: the engine's id format;
 //! - [`wake_queue`]: publishers queue topics, one task wakes their streams;
 //! - [`clock`]: the keep-alive clock;
-//! - [`slots`]: the open-stream count and its bound.
+//! - [`slots`]: the open-stream count and its bound;
+//! - [`drain`]: closing streams gradually over a window.
 //!
 //! A publish validates and encodes its event first, then, under one short
 //! engine-wide lock, takes the next sequence number, writes the id line into
@@ -22,6 +23,7 @@
 //! [`Subscription::from_disk`], read with [`Hub::read_history`].
 
 mod clock;
+mod drain;
 mod ids;
 pub(crate) mod log;
 mod registry;
@@ -31,7 +33,7 @@ mod waiters;
 mod wake_queue;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -39,9 +41,11 @@ use crate::durable::{self, DurableHistory};
 use crate::encode::{encode_event, encode_unnumbered};
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::{validate_topic, Event};
+use crate::metrics::Metrics;
 use crate::report::{ResetReason, Stats};
 
 pub(crate) use clock::Clock;
+pub(crate) use drain::Drain;
 pub use ids::MAX_ENGINE_ID_BYTES;
 pub(crate) use registry::{TopicHold, TopicWatch};
 pub(crate) use slots::StreamSlot;
@@ -74,7 +78,9 @@ pub(crate) struct Hub {
     wake_queue: WakeQueue,
     clock: Clock,
     slots: Arc<StreamSlots>,
-    slow_consumers: AtomicU64,
+    metrics: Metrics,
+    /// Set once by the first [`Hub::start_drain`].
+    drain: OnceLock<Drain>,
 }
 
 /// Where a new subscription starts: its holds, the sequence number its cursors
@@ -156,7 +162,8 @@ impl Hub {
             wake_queue: WakeQueue::default(),
             clock: Clock::default(),
             slots: Arc::new(StreamSlots::new(config.max_connections)),
-            slow_consumers: AtomicU64::new(0),
+            metrics: Metrics::new(),
+            drain: OnceLock::new(),
         })
     }
 
@@ -210,15 +217,16 @@ impl Hub {
                 }
                 Ok::<_, Error>((seq, evicted, ticket, wake_later))
             });
-        let (seq, evicted, ticket, wake_later) =
-            published.map_err(|Full| self.too_many_topics())??;
+        let (seq, evicted, ticket, wake_later) = published
+            .map_err(|Full| self.too_many_topics())?
+            .inspect_err(|e| self.count_storage_error(e))?;
         drop(evicted);
         if let (Some(history), Some(ticket)) = (&self.history, ticket) {
             let waited = history.wait(ticket);
             if let Some(topic) = &wake_later {
                 self.wake_queue.push(topic);
             }
-            waited?;
+            waited.inspect_err(|e| self.count_storage_error(e))?;
         }
         Ok(match event.id {
             Some(id) => id.to_owned(),
@@ -395,6 +403,7 @@ impl Hub {
             .read_after(&names, after, upto, budget.frames, budget.bytes)
             .map_err(|error| {
                 tracing::warn!("durable history: {error}");
+                self.count_storage_error(&error);
                 Lagged
             })?;
         if history.trimmed_through() > after {
@@ -452,9 +461,49 @@ impl Hub {
         &self.clock
     }
 
-    /// Counts a stream closed for falling behind the history.
+    /// The engine's metrics.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Counts a stream closed because its client fell behind the history or
+    /// stalled.
     pub(crate) fn count_slow_consumer(&self) {
-        self.slow_consumers.fetch_add(1, Ordering::Relaxed);
+        self.metrics.slow_consumer();
+    }
+
+    /// Counts `error` when the durable history caused it.
+    fn count_storage_error(&self, error: &Error) {
+        if error.kind() == ErrorKind::Storage {
+            self.metrics.storage_error();
+        }
+    }
+
+    /// Starts draining over `window` and wakes every stream so that each draws
+    /// its turn; false (and nothing changes) when a drain had already started.
+    pub(crate) fn start_drain(&self, window: Duration) -> bool {
+        let mut started = false;
+        self.drain.get_or_init(|| {
+            started = true;
+            Drain::new(window)
+        });
+        if started {
+            self.clock.wake_all();
+            self.registry.wake_all();
+        }
+        started
+    }
+
+    /// The drain in progress, if [`Hub::start_drain`] was called.
+    pub(crate) fn drain(&self) -> Option<&Drain> {
+        self.drain.get()
+    }
+
+    /// The drain task: passes the drain's turns until the last, if a drain started.
+    pub(crate) async fn run_drain(self: Arc<Self>) {
+        if let Some(drain) = self.drain() {
+            drain.run().await;
+        }
     }
 
     /// The waker task: wakes the streams of topics that got events, until stop.
@@ -507,12 +556,14 @@ impl Hub {
 
     /// The engine's counters now.
     pub(crate) fn stats(&self) -> Stats {
-        Stats {
+        let mut stats = Stats {
             connections: self.slots.open(),
             topics: self.registry.len(),
             published: self.published() - self.first_seq,
-            slow_consumers_dropped: self.slow_consumers.load(Ordering::Relaxed),
-        }
+            ..Stats::default()
+        };
+        self.metrics.fill(&mut stats);
+        stats
     }
 }
 

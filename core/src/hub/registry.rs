@@ -166,6 +166,16 @@ impl TopicHold {
         self.topic.covers(after)
     }
 
+    /// The topic's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// When the topic's kept event `seq` was published, if the topic keeps it.
+    pub(crate) fn published_at(&self, seq: u64) -> Option<Instant> {
+        self.topic.log().published_at(seq)
+    }
+
     /// True when events after `after` were published to the topic.
     pub(crate) fn has_news(&self, after: u64) -> bool {
         self.topic.has_news(after)

@@ -19,6 +19,10 @@ pub(crate) struct Batch {
     frames: VecDeque<Queued>,
     remaining: usize,
     unsent: Option<Arc<Unsent>>,
+    /// Events pushed, and the sequence number of the first (the oldest: a
+    /// stream pushes in publish order).
+    events: usize,
+    oldest: Option<u64>,
 }
 
 /// One frame, and the event it carries, if any.
@@ -35,6 +39,8 @@ impl Batch {
             frames: VecDeque::with_capacity(frames),
             remaining: 0,
             unsent: None,
+            events: 0,
+            oldest: None,
         }
     }
 
@@ -45,6 +51,8 @@ impl Batch {
 
     /// Appends the frame of event `seq` of the stream's topic `topic`.
     pub(crate) fn push_event(&mut self, topic: usize, seq: u64, frame: Bytes) {
+        self.events += 1;
+        self.oldest.get_or_insert(seq);
         self.push_queued(Queued {
             frame,
             event: Some((topic, seq)),
@@ -76,6 +84,11 @@ impl Batch {
             unsent.handed(frame.len());
         }
         true
+    }
+
+    /// How many events were pushed, and the sequence number of the oldest.
+    pub(crate) fn events(&self) -> (usize, Option<u64>) {
+        (self.events, self.oldest)
     }
 
     /// True when the batch holds no bytes.

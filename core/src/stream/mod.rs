@@ -10,17 +10,25 @@
 //!
 //! With a durable history, a stream whose position the logs no longer cover
 //! reads from disk first ([`replay`]), then joins the logs.
+//!
+//! A stream closes itself on stop and, while the engine drains, when its drain
+//! turn comes: it sends what was readable at that moment, then a `retry:`
+//! field with a random delay within `reconnect_jitter_ms` (so that its client
+//! and the others do not reconnect in the same instant), then ends. What it
+//! delivered and why it ended are reported by [`telemetry`].
 
 mod batch;
 mod replay;
 mod request;
+mod telemetry;
 mod unsent;
 mod watch;
 
 use std::convert::Infallible;
+use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -29,15 +37,17 @@ use tokio::time::Instant;
 
 pub(crate) use batch::Batch;
 pub(crate) use request::StreamRequest;
+pub(crate) use telemetry::StreamOrigin;
 pub(crate) use watch::{Stall, StreamWatch};
 
 use crate::config::Config;
 use crate::encode::{encode_comment, encode_retry, encode_signal, KEEPALIVE};
 use crate::error::Error;
 use crate::hub::log::{Budget, Lagged};
-use crate::hub::{Hub, Registration, StreamSlot, Subscription, TopicHold};
+use crate::hub::{Drain, Hub, Registration, StreamSlot, Subscription, TopicHold};
 use crate::report::{EndReason, RESET_EVENT};
 use replay::DiskReplay;
+use telemetry::Telemetry;
 use unsent::Unsent;
 
 /// What polling a stream answers.
@@ -49,13 +59,16 @@ const BATCH_BUDGET: Budget = Budget {
     bytes: 256 * 1024,
 };
 
-/// How a stream opens and keeps itself alive.
+/// How a stream opens, keeps itself alive and closes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StreamSettings {
     /// The `retry:` sent first; 0 sends a `: ok` comment instead.
     pub(crate) retry_ms: u32,
     /// Send keep-alive comments when idle.
     pub(crate) keepalive: bool,
+    /// The most the `retry:` sent before the stream closes on stop or drain
+    /// may be; 0 sends none.
+    pub(crate) reconnect_jitter_ms: u32,
 }
 
 impl StreamSettings {
@@ -64,6 +77,7 @@ impl StreamSettings {
         StreamSettings {
             retry_ms: config.retry_ms,
             keepalive: config.keepalive_ms > 0,
+            reconnect_jitter_ms: config.reconnect_jitter_ms,
         }
     }
 }
@@ -87,6 +101,30 @@ struct Cursor {
     reg: Registration,
 }
 
+/// The topic names of a stream, comma-separated, for its log lines.
+struct TopicNames<'a>(&'a [Cursor]);
+
+impl fmt::Display for TopicNames<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, cursor) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(cursor.hold.name())?;
+        }
+        Ok(())
+    }
+}
+
+/// A stream that has to end: it sends what was readable up to `upto`, then
+/// (unless `retry_sent` is already true) its goodbye `retry:`, then ends.
+#[derive(Debug, Clone, Copy)]
+struct Closing {
+    reason: EndReason,
+    upto: u64,
+    retry_sent: bool,
+}
+
 /// The body of an event stream response.
 pub(crate) struct EventStream {
     hub: Arc<Hub>,
@@ -102,6 +140,7 @@ pub(crate) struct EventStream {
     opening: Option<Batch>,
     start: Start,
     keepalive: bool,
+    reconnect_jitter_ms: u32,
     /// The clock's tick count at the last write.
     last_write: u64,
     /// What the writer has not taken yet, shared with the batches handed out.
@@ -110,25 +149,31 @@ pub(crate) struct EventStream {
     scratch: Vec<(u64, usize, Bytes)>,
     /// When the stream ends (its token's expiry), on the runtime's clock.
     deadline: Option<Instant>,
-    /// Set once the deadline has passed: the newest sequence number the stream
-    /// still sends before it ends.
-    last_seq: Option<u64>,
+    /// Set once the stream has to end (stop, its drain turn, its deadline).
+    closing: Option<Closing>,
+    /// The stream's turn in a drain, once it has seen one, and its place in
+    /// the turn's waiters.
+    drain_turn: Option<(usize, Registration)>,
     /// Set once the stream has ended, with why.
     ended: Option<EndReason>,
+    telemetry: Telemetry,
 }
 
 impl EventStream {
     /// Subscribes to `topics` from `last_event_id` and opens a stream that first
     /// sends the reset signal (when the id cannot be resumed exactly) and the
-    /// opening frame, then every event after its position. Fails when a topic
-    /// cannot be created ([`Hub::subscribe`]).
+    /// opening frame, then every event after its position; counted and logged
+    /// as a stream from `origin`. Fails when a topic cannot be created
+    /// ([`Hub::subscribe`]).
     pub(crate) fn open(
         hub: Arc<Hub>,
         slot: StreamSlot,
         topics: &[String],
         last_event_id: Option<&str>,
         settings: StreamSettings,
+        origin: StreamOrigin,
     ) -> Result<Self, Error> {
+        let live_from = hub.published();
         let Subscription {
             holds,
             after,
@@ -142,6 +187,7 @@ impl EventStream {
                 "reason": reason.as_str(),
                 "lastEventId": last_event_id,
             });
+            hub.metrics().reset_sent(reason);
             encode_signal(RESET_EVENT, &data.to_string())
         });
         if let Some(signal) = &reset {
@@ -152,19 +198,28 @@ impl EventStream {
         } else {
             encode_comment("ok")
         });
+        let cursors: Vec<Cursor> = holds
+            .into_iter()
+            .map(|hold| Cursor {
+                hold,
+                after,
+                reg: Registration::NONE,
+            })
+            .collect();
+        let telemetry = Telemetry::open(hub.metrics(), origin, live_from, TopicNames(&cursors));
+        // A stream opened while the engine drains (an in-app one: HTTP requests
+        // are told to go elsewhere before) sends what it has, then goodbye.
+        let closing = hub.drain().map(|_| Closing {
+            reason: EndReason::Drained,
+            upto: hub.readable(),
+            retry_sent: settings.reconnect_jitter_ms == 0,
+        });
         Ok(EventStream {
             last_write: hub.clock().now(),
-            unsent: Arc::new(Unsent::new(holds.len(), after)),
+            unsent: Arc::new(Unsent::new(cursors.len(), after)),
             hub,
             _slot: slot,
-            cursors: holds
-                .into_iter()
-                .map(|hold| Cursor {
-                    hold,
-                    after,
-                    reg: Registration::NONE,
-                })
-                .collect(),
+            cursors,
             topics: from_history,
             replay: from_disk.then(|| DiskReplay::new(after)),
             clock: Registration::NONE,
@@ -175,10 +230,13 @@ impl EventStream {
                 resumed: last_event_id.is_some(),
             },
             keepalive: settings.keepalive,
+            reconnect_jitter_ms: settings.reconnect_jitter_ms,
             scratch: Vec::new(),
             deadline: None,
-            last_seq: None,
+            closing,
+            drain_turn: None,
             ended: None,
+            telemetry,
         })
     }
 
@@ -193,6 +251,11 @@ impl EventStream {
         }
     }
 
+    /// Marks a long-poll's stream as answered, for its close log line.
+    pub(crate) fn answered(&mut self) {
+        self.telemetry.ended("answered");
+    }
+
     /// Ends the stream at `deadline`, after it has sent every event published
     /// before it noticed. It notices when polled: at once when busy, on the next
     /// tick of the keep-alive clock when idle.
@@ -200,11 +263,39 @@ impl EventStream {
         self.deadline = Some(deadline);
     }
 
-    /// Once the deadline has passed, fixes the last event to send.
-    fn check_deadline(&mut self) {
-        if self.last_seq.is_none() && self.deadline.is_some_and(|at| Instant::now() >= at) {
-            self.last_seq = Some(self.hub.readable());
+    /// Starts closing on stop, at the deadline, or when the stream's drain
+    /// turn has come (else parks the stream on the drain until its turn). A
+    /// stream closed by stop or drain says goodbye with a `retry:`; one whose
+    /// token expired just ends, as its client needs a new token first.
+    fn check_closing(&mut self, waker: &Waker) {
+        if self.closing.is_some() {
+            return;
         }
+        let reason = if self.hub.is_stopped() {
+            EndReason::Stopped
+        } else if self.deadline.is_some_and(|at| Instant::now() >= at) {
+            EndReason::Expired
+        } else if let Some(drain) = self.hub.drain() {
+            let (turn, reg) = self
+                .drain_turn
+                .get_or_insert_with(|| (Drain::draw_turn(), Registration::NONE));
+            if !drain.is_due(*turn) {
+                drain.park(*turn, reg, waker);
+                // The turn may have passed while parking (the same look twice
+                // as for topics).
+                if !drain.is_due(*turn) {
+                    return;
+                }
+            }
+            EndReason::Drained
+        } else {
+            return;
+        };
+        self.closing = Some(Closing {
+            reason,
+            upto: self.hub.readable(),
+            retry_sent: reason == EndReason::Expired || self.reconnect_jitter_ms == 0,
+        });
     }
 
     /// Moves the next frames into `batch`, in publish order, within
@@ -247,7 +338,10 @@ impl EventStream {
     /// Moves every frame between the cursors and the readable watermark into
     /// `batch`, in publish order, within [`BATCH_BUDGET`].
     fn collect_from_logs(&mut self, batch: &mut Batch) -> Result<(), Lagged> {
-        let upto = self.last_seq.unwrap_or_else(|| self.hub.readable());
+        let upto = match self.closing {
+            Some(closing) => closing.upto,
+            None => self.hub.readable(),
+        };
         if let [cursor] = self.cursors.as_mut_slice() {
             if !cursor.hold.has_news(cursor.after) {
                 return Ok(());
@@ -320,10 +414,28 @@ impl EventStream {
         self.keepalive && self.hub.clock().idle_since(self.last_write)
     }
 
+    /// Hands `batch` to the connection, counting what it carries.
     fn emit(&mut self, mut batch: Batch) -> Polled {
         self.last_write = self.hub.clock().now();
+        let metrics = self.hub.metrics();
+        let (events, oldest) = batch.events();
+        self.telemetry
+            .delivered(metrics, events, bytes::Buf::remaining(&batch));
+        if let Some(oldest) = oldest.filter(|&seq| self.telemetry.wants_sample(seq)) {
+            if let Some(at) = self.published_at(oldest) {
+                metrics.publish_to_write(at.elapsed());
+            }
+        }
         batch.report_to(&self.unsent);
         Poll::Ready(Some(Ok(Frame::data(batch))))
+    }
+
+    /// When the event `seq` of one of the stream's topics was published, if a
+    /// log still keeps it.
+    fn published_at(&self, seq: u64) -> Option<std::time::Instant> {
+        self.cursors
+            .iter()
+            .find_map(|cursor| cursor.hold.published_at(seq))
     }
 
     /// A watchdog that tells when this stream's client takes no byte for
@@ -340,6 +452,7 @@ impl EventStream {
 
     fn end(&mut self, reason: EndReason) -> Polled {
         self.ended = Some(reason);
+        self.telemetry.ended(reason.as_str());
         Poll::Ready(None)
     }
 
@@ -351,21 +464,22 @@ impl EventStream {
     /// What to answer when frames are pending or the stream is over; `None` when
     /// there is nothing to send yet.
     fn take_pending(&mut self, cx: &mut Context<'_>, batch: &mut Batch) -> Option<Polled> {
+        self.check_closing(cx.waker());
         if self.collect(cx, batch).is_err() {
             self.hub.count_slow_consumer();
-            tracing::debug!("closing a stream that fell behind the history");
             return Some(self.end(EndReason::SlowConsumer));
         }
         if !batch.is_empty() {
             return Some(self.emit(std::mem::take(batch)));
         }
-        if self.hub.is_stopped() {
-            return Some(self.end(EndReason::Stopped));
+        let closing = self.closing.as_mut()?;
+        if !closing.retry_sent {
+            closing.retry_sent = true;
+            batch.push(encode_retry(fastrand::u32(0..=self.reconnect_jitter_ms)));
+            return Some(self.emit(std::mem::take(batch)));
         }
-        if self.last_seq.is_some() {
-            return Some(self.end(EndReason::Expired));
-        }
-        None
+        let reason = closing.reason;
+        Some(self.end(reason))
     }
 }
 
@@ -378,7 +492,6 @@ impl Body for EventStream {
         if this.ended.is_some() {
             return Poll::Ready(None);
         }
-        this.check_deadline();
         let mut batch = this.opening.take().unwrap_or_default();
         if let Some(ready) = this.take_pending(cx, &mut batch) {
             return ready;
@@ -410,6 +523,11 @@ impl Drop for EventStream {
             cursor.hold.unpark(&mut cursor.reg);
         }
         self.hub.clock().unpark(&mut self.clock);
+        if let (Some(drain), Some((turn, reg))) = (self.hub.drain(), self.drain_turn.as_mut()) {
+            drain.unpark(*turn, reg);
+        }
+        self.telemetry
+            .close(self.hub.metrics(), TopicNames(&self.cursors));
     }
 }
 
@@ -439,8 +557,13 @@ mod tests {
         let settings = StreamSettings {
             retry_ms: 0,
             keepalive,
+            reconnect_jitter_ms: 0,
         };
-        EventStream::open(hub.clone(), slot, &topics, None, settings).unwrap()
+        let origin = StreamOrigin {
+            transport: crate::metrics::Transport::InApp,
+            peer: None,
+        };
+        EventStream::open(hub.clone(), slot, &topics, None, settings, origin).unwrap()
     }
 
     async fn next(stream: &mut EventStream) -> Bytes {

@@ -37,8 +37,9 @@ pub use ready::ReadySet;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hub::Hub;
+use crate::metrics::Transport;
 use crate::report::EndReason;
-use crate::stream::{EventStream, StreamRequest, StreamSettings};
+use crate::stream::{EventStream, StreamOrigin, StreamRequest, StreamSettings};
 use ready::TokenWaker;
 
 /// Opens the in-app subscriptions of one engine.
@@ -84,6 +85,10 @@ impl Subscriptions {
             &request.topics,
             request.last_event_id.as_deref(),
             self.settings,
+            StreamOrigin {
+                transport: Transport::InApp,
+                peer: None,
+            },
         )?;
         Ok(Subscription { stream, wake: None })
     }

@@ -56,7 +56,7 @@ class Engine {
     this.child = spawn(
       BINARY,
       ['--bind', '127.0.0.1', '--port', String(port), '--publish-token', this.token, ...args],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SSECAST_LOG: 'warn' } },
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SSECAST_LOG_LEVEL: 'warn' } },
     );
     running.add(this.child);
     this.child.stderr.setEncoding('utf8');
