@@ -104,14 +104,18 @@ impl ReadySet {
     }
 
     fn lower(&self) {
-        // Lowered before the tokens are taken: a token queued after this point
-        // finds the flag down and raises the signal anew.
-        self.inner.raised.store(false, Ordering::SeqCst);
+        // The descriptor is read first, then the flag goes down, and only then
+        // are the tokens taken. A waker that finds the flag up has pushed its
+        // token before this lowering took the tokens; one that finds it down
+        // writes after the read, so its write is never swallowed by it (the
+        // other order lost the signal for good: the flag up, the descriptor
+        // drained, tokens waiting behind it).
         if let Signal::EventFd(fd) = &self.inner.signal {
             let mut counter = [0u8; 8];
             // EAGAIN: nothing to lower. Nothing else can fail on an eventfd.
             let _ = rustix::io::read(fd, &mut counter);
         }
+        self.inner.raised.store(false, Ordering::SeqCst);
     }
 
     /// Queues `token` and raises the signal if the set was empty, as a wake of
@@ -238,6 +242,29 @@ mod tests {
         a.rearm();
         wa.wake_by_ref();
         assert_eq!(calls.load(Ordering::SeqCst), 2, "raised again after take");
+    }
+
+    #[test]
+    fn an_eventfd_set_stays_readable_while_tokens_wait_under_concurrent_wakes() {
+        // A taker that lowers the descriptor while a waker raises it must
+        // never leave tokens queued behind a descriptor that is not readable.
+        const TOKENS: u64 = 200_000;
+        let set = ReadySet::eventfd().unwrap();
+        let notifier = {
+            let set = set.clone();
+            std::thread::spawn(move || (0..TOKENS).for_each(|token| set.notify(token)))
+        };
+        let mut taken = Vec::new();
+        while (taken.len() as u64) < TOKENS {
+            assert!(
+                set.wait(Some(Duration::from_secs(5))).unwrap(),
+                "{} tokens queued behind a descriptor that is not readable",
+                TOKENS - taken.len() as u64
+            );
+            set.take(&mut taken);
+        }
+        notifier.join().unwrap();
+        assert!(taken.iter().copied().eq(0..TOKENS));
     }
 
     #[test]
