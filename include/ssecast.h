@@ -153,6 +153,11 @@ enum ssecast_result
    */
   SSECAST_INTERNAL = 10,
   /**
+   * The backplane (Redis) cannot be reached: the event was not acknowledged.
+   * Retry later.
+   */
+  SSECAST_UNAVAILABLE = 11,
+  /**
    * The durable history (`history_dir`) cannot be opened, read or written:
    * another engine holds the directory, it is not writable, the disk is
    * full, the store is damaged or from a newer version. The message in

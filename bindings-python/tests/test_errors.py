@@ -23,6 +23,7 @@ KIND_CLASSES = {
     ssecast.StoppedError: ("STOPPED", RuntimeError),
     ssecast.BindError: ("BIND", OSError),
     ssecast.InternalError: ("INTERNAL", None),
+    ssecast.UnavailableError: ("UNAVAILABLE", ConnectionError),
     ssecast.TooManyTopicsError: ("TOO_MANY_TOPICS", None),
     ssecast.StorageError: ("STORAGE", OSError),
 }

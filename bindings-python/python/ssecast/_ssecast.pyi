@@ -26,6 +26,7 @@ __all__ = [
     "TooLargeError",
     "TooManyConnectionsError",
     "TooManyTopicsError",
+    "UnavailableError",
     "__version__",
 ]
 
@@ -205,6 +206,8 @@ class TooManyTopicsError(Error):
 class InternalError(Error):
     """Any other failure inside the engine."""
 
+class UnavailableError(Error, ConnectionError):
+    """The backplane (Redis) cannot be reached: the event was not acknowledged."""
 class TooManyConnectionsError(Error):
     """max_connections streams are open (in-app subscriptions included)."""
 

@@ -98,7 +98,10 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
         Err(e) => {
             let status = match e.kind() {
                 ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorKind::Stopped | ErrorKind::TooManyTopics | ErrorKind::Storage => {
+                ErrorKind::Stopped
+                | ErrorKind::TooManyTopics
+                | ErrorKind::Storage
+                | ErrorKind::Unavailable => {
                     StatusCode::SERVICE_UNAVAILABLE
                 }
                 _ => StatusCode::BAD_REQUEST,
