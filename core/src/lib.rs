@@ -28,6 +28,7 @@
 struct ReadmeExamples;
 
 mod auth;
+mod backplane;
 mod config;
 mod durable;
 mod encode;
