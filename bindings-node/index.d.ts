@@ -283,6 +283,13 @@ export interface EngineOptions {
    */
   clientScript?: boolean
   /**
+   * The Redis server that joins engines into one cluster, `redis://host:port/db`
+   * (unset or empty: this engine stands alone).
+   */
+  backplane?: string
+  /** Let several engines on one machine listen on the same port (needs a backplane). */
+  reusePort?: boolean
+  /**
    * HMAC secret (32 bytes or more) that verifies HS256 tokens and signs
    * `subscriberToken` / `publisherToken`; setting it or `jwtPublicKey` turns
    * authorization on.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::backplane;
 use crate::durable::HistorySync;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -144,6 +145,12 @@ pub struct Config {
     pub log_format: String,
     /// An HTML page served at `GET /` (the CLI's demo page), to `localhost` and
     /// loopback hosts only, since it may carry secrets. Rust API only.
+    /// The Redis server that joins engines into one cluster (`redis://host:port/db`);
+    /// `None` keeps this engine on its own.
+    pub backplane: Option<String>,
+    /// Lets several engines on one machine listen on the same port (`SO_REUSEPORT`);
+    /// needs a backplane, so that every engine sees every publish.
+    pub reuse_port: bool,
     #[serde(skip)]
     pub index_page: Option<Bytes>,
     /// An HTML page served at `GET /dashboard` (the CLI's live dashboard). Rust API only.
@@ -203,6 +210,8 @@ impl Default for Config {
             metrics_token: None,
             log_level: None,
             log_format: "text".into(),
+            backplane: None,
+            reuse_port: false,
             index_page: None,
             dashboard_page: None,
         }
@@ -451,6 +460,14 @@ pub const KEYS: &[KeyInfo] = &[
         name: "log_format",
         help: "format of the stderr log: text or json",
     },
+    KeyInfo {
+        name: "backplane",
+        help: "Redis joining engines into one cluster, redis://host:port/db (empty: none)",
+    },
+    KeyInfo {
+        name: "reuse_port",
+        help: "let several engines listen on one port (true/false; needs a backplane)",
+    },
 ];
 
 impl Config {
@@ -552,6 +569,14 @@ impl Config {
                 check_log_format(&format)?;
                 self.log_format = format;
             }
+            "backplane" => {
+                if !v.is_empty() {
+                    backplane::check_url(v)
+                        .map_err(|e| Error::new(ErrorKind::InvalidConfig, format!("{key}: {e}")))?;
+                }
+                self.backplane = (!v.is_empty()).then(|| v.to_owned());
+            }
+            "reuse_port" => self.reuse_port = boolean(key, v)?,
             _ => {
                 return Err(Error::new(
                     ErrorKind::InvalidConfig,
@@ -619,6 +644,8 @@ impl Config {
             "metrics_token" => self.metrics_token.clone().unwrap_or_default(),
             "log_level" => self.log_level.clone().unwrap_or_default(),
             "log_format" => self.log_format.clone(),
+            "backplane" => self.backplane.clone().unwrap_or_default(),
+            "reuse_port" => self.reuse_port.to_string(),
             _ => return None,
         })
     }
@@ -723,6 +750,20 @@ impl Config {
             return bad(format!(
                 "reconnect_jitter_ms must be at most {MAX_RETRY_MS}"
             ));
+        }
+        if let Some(url) = &self.backplane {
+            if let Err(e) = backplane::check_url(url) {
+                return bad(format!("backplane: {e}"));
+            }
+            // The hub does not publish through the backplane yet.
+            return bad("backplane: not supported by this build yet".into());
+        }
+        if self.reuse_port && self.backplane.is_none() {
+            return bad(
+                "reuse_port needs a backplane: engines sharing a port without one would each \
+                 see only their own publishes"
+                    .into(),
+            );
         }
         for origin in &self.cors_origins {
             if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
@@ -984,7 +1025,7 @@ mod tests {
             .filter(|k| k.is_flag())
             .map(|k| k.name)
             .collect();
-        assert_eq!(flags, ["client_script", "jwt_query_token"]);
+        assert_eq!(flags, ["client_script", "jwt_query_token", "reuse_port"]);
         let mut config = Config::default();
         for (text, value) in [
             ("true", true),
@@ -1101,6 +1142,39 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("disk_history_size"));
+    }
+
+    #[test]
+    fn backplane_and_reuse_port() {
+        let mut config = Config::default();
+        for bad in [
+            "http://localhost",
+            "redis://h:1/x",
+            "localhost:6379",
+            "rediss://h:1/0",
+        ] {
+            let err = config.set("backplane", bad).unwrap_err();
+            assert!(err.message().starts_with("backplane: "), "{bad}: {err}");
+        }
+        let secret = config
+            .set("backplane", "redis://:s3cret@h:1/x")
+            .unwrap_err();
+        assert!(!secret.message().contains("s3cret"), "{secret}");
+        config.set("backplane", "redis://127.0.0.1:6379/2").unwrap();
+        assert_eq!(config.get("backplane").unwrap(), "redis://127.0.0.1:6379/2");
+        assert!(config
+            .validate()
+            .unwrap_err()
+            .message()
+            .contains("not supported"));
+        config.set("backplane", "").unwrap();
+        assert_eq!(config.backplane, None);
+
+        config.set("reuse_port", "true").unwrap();
+        assert!(config.reuse_port);
+        let alone = config.validate().unwrap_err();
+        assert!(alone.message().contains("needs a backplane"), "{alone}");
+        assert!(config.set("reuse_port", "maybe").is_err());
     }
 
     #[test]

@@ -87,6 +87,8 @@ class _EngineConfig(TypedDict, total=False):
     metrics_token: str | None
     log_level: Literal["trace", "debug", "info", "warn", "error", "off"] | None
     log_format: Literal["text", "json"]
+    backplane: str | None
+    reuse_port: bool
 
 @final
 class Engine:
