@@ -151,6 +151,8 @@ pub struct Config {
     /// Lets several engines on one machine listen on the same port (`SO_REUSEPORT`);
     /// needs a backplane, so that every engine sees every publish.
     pub reuse_port: bool,
+    /// An HTML page served at `GET /` (the CLI's demo page), to `localhost` and
+    /// loopback hosts only, since it may carry secrets. Rust API only.
     #[serde(skip)]
     pub index_page: Option<Bytes>,
     /// An HTML page served at `GET /dashboard` (the CLI's live dashboard). Rust API only.
@@ -220,7 +222,7 @@ impl Default for Config {
 
 /// The keys whose values are secrets: `Debug` shows `"<redacted>"` for them
 /// when set.
-pub const SECRET_KEYS: &[&str] = &["publish_token", "jwt_secret", "metrics_token"];
+pub const SECRET_KEYS: &[&str] = &["publish_token", "jwt_secret", "metrics_token", "backplane"];
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -755,8 +757,14 @@ impl Config {
             if let Err(e) = backplane::check_url(url) {
                 return bad(format!("backplane: {e}"));
             }
-            // The hub does not publish through the backplane yet.
-            return bad("backplane: not supported by this build yet".into());
+            if self.history_dir.is_some() {
+                return bad(
+                    "backplane and history_dir cannot be used together: with a backplane, \
+                     Redis keeps the history (set history_size and history_ttl_ms for its \
+                     bounds)"
+                        .into(),
+                );
+            }
         }
         if self.reuse_port && self.backplane.is_none() {
             return bad(
@@ -1162,11 +1170,11 @@ mod tests {
         assert!(!secret.message().contains("s3cret"), "{secret}");
         config.set("backplane", "redis://127.0.0.1:6379/2").unwrap();
         assert_eq!(config.get("backplane").unwrap(), "redis://127.0.0.1:6379/2");
-        assert!(config
-            .validate()
-            .unwrap_err()
-            .message()
-            .contains("not supported"));
+        assert!(config.validate().is_ok());
+        config.set("history_dir", "/var/lib/ssecast").unwrap();
+        let both = config.validate().unwrap_err();
+        assert!(both.message().contains("cannot be used together"), "{both}");
+        config.set("history_dir", "").unwrap();
         config.set("backplane", "").unwrap();
         assert_eq!(config.backplane, None);
 

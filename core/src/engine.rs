@@ -79,6 +79,7 @@ impl Engine {
                 Some(addr) => Some(bind(parse_addr(addr)?, 0, false)?),
                 None => None,
             };
+            hub.start_backplane(&config)?;
             (listener, ops_listener)
         };
         let local = |listener: &tokio::net::TcpListener| {

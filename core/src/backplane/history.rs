@@ -20,6 +20,20 @@ pub(crate) struct Replay {
     /// True when frames up to `upto` may remain unread: read again after the
     /// last seq returned.
     pub(crate) more: bool,
+    /// True when an event of one of the topics after `after` is no longer in
+    /// Redis (trimmed): the frames cannot be replayed exactly.
+    pub(crate) gap: bool,
+}
+
+/// The cluster's counter (0 before the first publish).
+pub(super) async fn counter(conn: &mut ConnectionManager, keys: &Keys) -> Result<u64> {
+    let reply: Option<String> = redis::cmd("HGET")
+        .arg(keys.meta())
+        .arg("seq")
+        .query_async(conn)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    Ok(reply.as_deref().and_then(parse_seq).unwrap_or(0))
 }
 
 /// Whether a client whose last event is `seq` can be replayed exactly from the
@@ -84,18 +98,22 @@ pub(super) async fn read_after(
             .arg(max_frames);
     }
     let replies: Vec<Value> = pipe.query_async(conn).await.map_err(|e| unavailable(&e))?;
-    let mut more = false;
+    let (mut more, mut gap) = (false, false);
     let mut frames = Vec::new();
     for reply in replies {
         let start = frames.len();
-        frames.extend(entries(reply).map(|e| (e.seq, e.frame)));
+        for (i, event) in entries(reply).enumerate() {
+            // The first event read must follow `after` directly in its topic.
+            gap |= i == 0 && event.prev > after;
+            frames.push((event.seq, event.frame));
+        }
         // A full page may have left events of this topic unread.
         more |= frames.len() - start == max_frames;
     }
     frames.sort_unstable_by_key(|&(seq, _)| seq);
     more |= frames.len() > max_frames;
     frames.truncate(max_frames);
-    Ok(Replay { frames, more })
+    Ok(Replay { frames, more, gap })
 }
 
 /// The seq of the newest kept event of `topics` whose publisher-given id is `id`.

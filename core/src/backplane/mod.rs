@@ -47,10 +47,6 @@
 //! 5. **Stats**: [`Backplane::state`] for `/readyz` (ready when connected) and
 //!    stats; [`Backplane::counters`] for metrics.
 
-// The hub starts using this module in the next step (wiring into publish and
-// subscribe); until then only the tests do.
-#![cfg_attr(not(test), allow(dead_code))]
-
 mod announcement;
 #[cfg(test)]
 mod faults;
@@ -61,7 +57,7 @@ mod publisher;
 mod script;
 mod state;
 #[cfg(test)]
-mod test_redis;
+pub(crate) mod test_redis;
 #[cfg(test)]
 mod tests;
 
@@ -69,6 +65,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::{Client, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
+use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -194,6 +191,8 @@ pub(crate) struct Backplane {
     keys: Keys,
     stop: watch::Sender<bool>,
     feed: Mutex<Option<JoinHandle<()>>>,
+    /// The engine's runtime, which drives the connections.
+    runtime: Handle,
 }
 
 impl Backplane {
@@ -236,6 +235,7 @@ impl Backplane {
             keys,
             stop,
             feed: Mutex::new(Some(feed)),
+            runtime: Handle::current(),
         })
     }
 
@@ -265,7 +265,9 @@ impl Backplane {
     /// Resolves once the backplane is connected and every topic of `topics`
     /// (held) is in sync: its ring holds every event after its start, and the
     /// watermark is past that start. Fails with [`ErrorKind::Unavailable`]
-    /// while Redis is down.
+    /// while Redis is down. (The hub does not wait for it: a stream whose
+    /// topic is not in sync reads from Redis until its log covers it.)
+    #[cfg(test)]
     pub(crate) async fn synced(&self, topics: &[&str]) -> Result<()> {
         let mut changes = self.shared.changes();
         loop {
@@ -326,6 +328,36 @@ impl Backplane {
     /// publisher-given id `id`.
     pub(crate) async fn find_custom_id(&self, topics: &[&str], id: &str) -> Result<Option<u64>> {
         history::find_custom_id(&mut self.publisher.connection(), &self.keys, topics, id).await
+    }
+
+    /// The cluster's counter: the seq of the newest event published anywhere.
+    /// A stream that starts live starts after it.
+    pub(crate) async fn counter(&self) -> Result<u64> {
+        history::counter(&mut self.publisher.connection(), &self.keys).await
+    }
+
+    /// Runs `work` (a request to Redis) to its end from a thread that is not
+    /// the runtime's own async context: a host's thread, a blocking task, or
+    /// (in place) a worker of a multi-threaded runtime.
+    pub(crate) fn block_on<F>(&self, work: F) -> F::Output
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        match Handle::try_current() {
+            Err(_) => self.runtime.block_on(work),
+            Ok(current) if current.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.runtime.block_on(work))
+            }
+            // A single-threaded runtime cannot block in place: a thread of
+            // its own waits for the reply.
+            Ok(_) => std::thread::scope(|scope| {
+                scope
+                    .spawn(|| self.runtime.block_on(work))
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            }),
+        }
     }
 
     /// Ends the feed task. Idempotent.

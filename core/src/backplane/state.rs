@@ -7,33 +7,13 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::{mpsc, watch};
 
-/// How the node's link to Redis is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BackplaneState {
-    /// Subscribed, and every held topic is caught up: events flow.
-    Connected,
-    /// Connecting, or connected and catching up after a lost connection.
-    Reconnecting,
-    /// Redis cannot be reached: the last attempt failed; retrying.
-    Down,
-}
+pub(crate) use crate::report::BackplaneState;
 
-impl BackplaneState {
-    /// The state as reported in stats and metrics.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            BackplaneState::Connected => "connected",
-            BackplaneState::Reconnecting => "reconnecting",
-            BackplaneState::Down => "down",
-        }
-    }
-
-    fn from_u8(value: u8) -> Self {
-        match value {
-            0 => BackplaneState::Connected,
-            1 => BackplaneState::Reconnecting,
-            _ => BackplaneState::Down,
-        }
+fn state_from_u8(value: u8) -> BackplaneState {
+    match value {
+        0 => BackplaneState::Connected,
+        1 => BackplaneState::Reconnecting,
+        _ => BackplaneState::Down,
     }
 }
 
@@ -141,7 +121,7 @@ impl Shared {
     }
 
     pub(super) fn state(&self) -> BackplaneState {
-        BackplaneState::from_u8(self.state.load(Ordering::Acquire))
+        state_from_u8(self.state.load(Ordering::Acquire))
     }
 
     pub(super) fn set_state(&self, state: BackplaneState) {
@@ -230,6 +210,7 @@ impl Shared {
     }
 
     /// True when every topic of `topics` is held and synced.
+    #[cfg(test)]
     pub(super) fn all_synced(&self, topics: &[&str]) -> bool {
         let wanted = self.lock_wanted();
         topics
@@ -243,6 +224,7 @@ impl Shared {
     }
 
     /// A receiver that sees every later [`Shared::bump`].
+    #[cfg(test)]
     pub(super) fn changes(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A running `redis-server`, killed and its directory removed on drop.
-pub(in crate::backplane) struct RedisServer {
+pub(crate) struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
@@ -23,14 +23,14 @@ pub(in crate::backplane) struct RedisServer {
 
 impl RedisServer {
     /// A server that keeps nothing on disk.
-    pub(in crate::backplane) fn start() -> RedisServer {
+    pub(crate) fn start() -> RedisServer {
         Self::start_with(false)
     }
 
     /// A server that writes every change to its append-only file before
     /// answering (`appendfsync always`), so a restart keeps every
     /// acknowledged write.
-    pub(in crate::backplane) fn start_persistent() -> RedisServer {
+    pub(crate) fn start_persistent() -> RedisServer {
         Self::start_with(true)
     }
 
@@ -59,12 +59,12 @@ impl RedisServer {
     }
 
     /// `redis://127.0.0.1:<port>/<db>`.
-    pub(in crate::backplane) fn url(&self, db: u32) -> String {
+    pub(crate) fn url(&self, db: u32) -> String {
         format!("redis://127.0.0.1:{}/{db}", self.port)
     }
 
     /// Kills the server at once (as a crash would).
-    pub(in crate::backplane) fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -72,13 +72,13 @@ impl RedisServer {
     }
 
     /// Starts the server again on the same port and directory.
-    pub(in crate::backplane) fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill();
         assert!(self.launch(), "redis-server did not start again");
     }
 
     /// A plain client connection, for the test's own commands.
-    pub(in crate::backplane) fn client(&self) -> redis::Connection {
+    pub(crate) fn client(&self) -> redis::Connection {
         redis::Client::open(self.url(0))
             .and_then(|c| c.get_connection())
             .expect("connect to the test redis-server")

@@ -57,6 +57,10 @@ pub(crate) struct Log {
     bounds: Bounds,
 }
 
+/// The floor of a log that does not know yet where its topic's events start
+/// (see [`Log::forget_coverage`]): it covers no position.
+pub(crate) const UNKNOWN_START: u64 = u64::MAX;
+
 impl Log {
     /// An empty log with these bounds that holds only events after `floor`
     /// (0: every event of its topic is still to come).
@@ -117,8 +121,24 @@ impl Log {
     fn drop_oldest(&mut self) -> Option<Bytes> {
         let old = self.entries.pop_front()?;
         self.bytes -= old.frame.len();
-        self.dropped_through = old.seq;
+        self.dropped_through = self.dropped_through.max(old.seq);
         Some(old.frame)
+    }
+
+    /// With a backplane: the log no longer knows which events of its topic it
+    /// lacks (its node stopped receiving them), so it covers no position until
+    /// [`Log::starts_after`] says where it starts again.
+    pub(crate) fn forget_coverage(&mut self) {
+        self.dropped_through = UNKNOWN_START;
+    }
+
+    /// With a backplane: the log lacks no event of its topic after `seq` from
+    /// now on (the node receives them), but may lack any up to it.
+    pub(crate) fn starts_after(&mut self, seq: u64) {
+        self.dropped_through = match self.dropped_through {
+            UNKNOWN_START => seq,
+            known => known.max(seq),
+        };
     }
 
     /// True when no event is kept.
