@@ -830,6 +830,13 @@ impl Config {
         self.history_dir.is_some() && self.history_sync == HistorySync::Always
     }
 
+    /// True when `publish` waits for a reply: from the disk
+    /// ([`Config::publish_waits_for_disk`]) or from Redis (`backplane`, one
+    /// round trip per publish). Hosts call it off threads that must not wait.
+    pub fn publish_waits(&self) -> bool {
+        self.publish_waits_for_disk() || self.backplane.is_some()
+    }
+
     /// The address to bind, from a configuration that passed [`Config::validate`]
     /// (loopback if `bind` does not parse).
     pub(crate) fn bind_ip(&self) -> IpAddr {

@@ -34,6 +34,20 @@ __version__: str
 CONFIG_KEYS: dict[str, str]
 """Every keyword ``Engine`` accepts, mapped to a line saying what it sets."""
 
+class _Stats(TypedDict):
+    connections: int
+    topics: int
+    published: int
+    slow_consumers_dropped: int
+    streams_opened: int
+    streams_refused: int
+    events_delivered: int
+    bytes_delivered: int
+    resets_sent: int
+    auth_failures: int
+    rate_limited: int
+    backplane: str | None
+
 class _EngineConfig(TypedDict, total=False):
     """The keyword arguments of ``Engine`` and ``ssecast.fastapi.lifespan``: one
     per key of ``CONFIG_KEYS``, with the type each is documented with."""
@@ -124,11 +138,11 @@ class Engine:
         self, topics: str | Iterable[str], last_event_id: str | None = None
     ) -> Subscription:
         """Opens an in-app stream of ``topics``, resumed after ``last_event_id``."""
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> _Stats:
         """The engine's counters now: connections, topics, published,
         slow_consumers_dropped, streams_opened, streams_refused,
         events_delivered, bytes_delivered, resets_sent, auth_failures,
-        rate_limited."""
+        rate_limited, and backplane (its state, or None)."""
     def drain(self, seconds: float) -> None:
         """Closes the streams gradually over ``seconds`` for a rolling deploy;
         returns once they are closed."""
