@@ -255,7 +255,8 @@ async fn subscriber(
         if !head.is_empty() {
             head.clear();
         }
-        if local_count >= 64 {
+        // Once per read: a burst of events is one merge.
+        if local_count > 0 {
             latencies.lock().unwrap().merge(&local);
             received.fetch_add(local_count, Ordering::Relaxed);
             local.clear();

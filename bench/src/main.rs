@@ -264,7 +264,8 @@ fn main() -> std::process::ExitCode {
             Command::ConnectRate(args) => connect_rate::run(args).await,
             Command::PublishCostChild(_)
             | Command::PublishThreads(_)
-            | Command::HistoryStartup(_) => {
+            | Command::HistoryStartup(_)
+            | Command::Backplane(_) => {
                 unreachable!("handled above")
             }
         }
