@@ -1,4 +1,5 @@
-# Redis for the backplane tests (core/src/backplane): Debian's redis-server,
+# Redis for the backplane tests (core/src/backplane, core/src/cluster_tests.rs,
+# bindings-python/tests/test_backplane_*.py, bindings-node/test/cluster.test.js): Debian's redis-server,
 # installed if missing. The tests run the binary themselves on a free loopback
 # port with a temporary directory; the system service is never started.
 #   make redis-server   install it (idempotent)
@@ -12,4 +13,4 @@ redis-server:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; \
 	}
 
-test-rust: redis-server
+test-rust test-python test-node: redis-server

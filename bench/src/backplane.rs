@@ -241,7 +241,10 @@ async fn subscriber(
         }
         let now = now_ns();
         let mut on_event = |_: &[u8], data: &[u8]| {
-            if let Some(sent) = std::str::from_utf8(data).ok().and_then(|d| d.parse::<u64>().ok()) {
+            if let Some(sent) = std::str::from_utf8(data)
+                .ok()
+                .and_then(|d| d.parse::<u64>().ok())
+            {
                 local.record(now.saturating_sub(sent) / 1_000);
                 local_count += 1;
             }
@@ -364,8 +367,10 @@ pub fn run(args: Args) -> Result<(), String> {
          cpu_us={:.1} redis_cpu_share={:.2}",
         per(after.commands - before.commands),
         per(after.calls_of("evalsha") - before.calls_of("evalsha")),
-        per(after.calls_of("evalsha") - before.calls_of("evalsha")
-            + after.calls_of("eval") - before.calls_of("eval")),
+        per(
+            after.calls_of("evalsha") - before.calls_of("evalsha") + after.calls_of("eval")
+                - before.calls_of("eval")
+        ),
         (after.cpu - before.cpu) * 1e6 / publishes,
         (after.cpu - before.cpu) / wall,
     );

@@ -73,18 +73,6 @@ class RedisServer:
             self.process.wait(timeout=10)
             self.process = None
 
-    def info(self, section: str) -> dict[str, str]:
-        """``INFO section`` as a dict, read with ``redis-cli``."""
-        out = subprocess.run(
-            ["redis-cli", "-p", str(self.port), "INFO", section],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        return dict(
-            line.split(":", 1) for line in out.splitlines() if ":" in line and not line.startswith("#")
-        )
-
     def close(self) -> None:
         self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -192,7 +180,7 @@ class Reader:
                     fields = {}
                 else:
                     name, _, value = line.partition(":")
-                    fields[name] = value[1:] if value.startswith(" ") else value
+                    fields[name] = value.removeprefix(" ")
         except httpx.HTTPError:
             pass
         with self.changed:

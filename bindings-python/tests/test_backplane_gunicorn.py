@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,9 +28,9 @@ def redis() -> Iterator[RedisServer]:
     server.close()
 
 
-def worker_stats(app_port: int, gunicorn: subprocess.Popen[bytes]) -> dict[int, dict[str, object]]:
+def worker_stats(app_port: int, gunicorn: subprocess.Popen[bytes]) -> dict[int, dict[str, Any]]:
     """Each worker's stats, asked on fresh connections until all have answered."""
-    seen: dict[int, dict[str, object]] = {}
+    seen: dict[int, dict[str, Any]] = {}
     deadline = time.monotonic() + 30
     while len(seen) < WORKERS:
         assert gunicorn.poll() is None, "gunicorn exited"

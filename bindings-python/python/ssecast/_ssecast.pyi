@@ -224,6 +224,7 @@ class InternalError(Error):
 
 class UnavailableError(Error, ConnectionError):
     """The backplane (Redis) cannot be reached: the event was not acknowledged."""
+
 class TooManyConnectionsError(Error):
     """max_connections streams are open (in-app subscriptions included)."""
 
