@@ -170,6 +170,11 @@ impl Engine {
     /// (disk full, I/O error): the event is then not published, or, when the
     /// failure comes after it was queued, it may have reached live subscribers
     /// and may still be stored.
+    ///
+    /// With a `backplane`, it returns once Redis has the event (one round
+    /// trip; the event reaches this engine's streams, as every node's, through
+    /// its feed) and fails with [`ErrorKind::Unavailable`] while Redis cannot
+    /// be reached: the event was then not published.
     pub fn publish(&self, topic: &str, event: &Event<'_>) -> Result<String> {
         self.hub.publish(topic, event)
     }
