@@ -24,28 +24,25 @@
 //! # How the hub uses it
 //!
 //! The hub owns a `Backplane` when `backplane` is configured, started inside
-//! the engine's runtime with the hub as its [`Sink`]:
+//! the engine's runtime with the hub as its [`Sink`] (`hub/cluster.rs`):
 //!
-//! 1. **Publish**: validate and encode the body as today, then
-//!    `backplane.publish(topic, body, event.id).await` (or
-//!    `runtime.handle().block_on(...)` from the host's threads) and return
-//!    [`Published::id`]. The event reaches the rings through the feed, like
-//!    every other node's, so there is one ordered path into them.
+//! 1. **Publish**: validate and encode the body as without a backplane, then
+//!    `backplane.publish(topic, body, event.id).await` (host threads wait
+//!    with [`Backplane::block_on`]) and return [`Published::id`]. The event
+//!    reaches the rings through the feed, like every other node's, so there is
+//!    one ordered path into them.
 //! 2. **Holds**: the registry calls [`Backplane::hold`] when a topic gets its
 //!    first holder and [`Backplane::release`] when the last one goes.
-//! 3. **Subscribe**: after taking the holds, `backplane.synced(&topics).await?`
-//!    (an [`ErrorKind::Unavailable`] error answers `503`); the live position is
-//!    then the hub's watermark, as today. An id of the cluster's incarnation
-//!    (see [`Backplane::incarnation`]) older than a ring's start, or not in the
-//!    rings, is checked with [`Backplane::resume_after`] and replayed with
-//!    [`Backplane::read_after`] up to the ring's start; a publisher-given id
-//!    not in the rings is looked up with [`Backplane::find_custom_id`].
+//! 3. **Subscribe**: a position the rings cover is served from them; else the
+//!    id is checked with [`Backplane::resume_after`] (a publisher-given id
+//!    found with [`Backplane::find_custom_id`]), a live stream starts after
+//!    [`Backplane::counter`], and the stream reads [`Backplane::read_after`]
+//!    until its rings cover its position. An [`ErrorKind::Unavailable`] error
+//!    answers `503`.
 //! 4. **Sink**: [`Sink::append`] appends to the topic's log without moving the
 //!    `published` watermark; [`Sink::advance`] moves it;
-//!    [`Sink::history_starts_after`] raises the log's `dropped_through`;
-//!    [`Sink::reset`] drops every log and ends every stream (their ids are void).
-//! 5. **Stats**: [`Backplane::state`] for `/readyz` (ready when connected) and
-//!    stats; [`Backplane::counters`] for metrics.
+//!    [`Sink::history_starts_after`] tells the log where it starts covering.
+//! 5. **Stats**: [`Backplane::state`] for stats (and readiness).
 
 mod announcement;
 #[cfg(test)]

@@ -21,6 +21,11 @@
 //! of the previous start, and a subscription the logs cannot serve (its id is
 //! older than a log, or a publisher's id found only on disk) starts from disk:
 //! [`Subscription::from_disk`], read with [`Hub::read_history`].
+//!
+//! With a backplane ([`cluster`]), a publish goes through Redis instead of
+//! the publish lock, the feed appends every node's events to the logs and
+//! moves `published`, and what the logs lack is read from Redis by the same
+//! [`Hub::read_history`].
 
 mod clock;
 mod cluster;
