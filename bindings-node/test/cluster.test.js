@@ -15,7 +15,7 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
-const { RawStream, parseFrame, withTimeout } = require('./helpers');
+const { Engine, RawStream, parseFrame, throwsCode, withTimeout } = require('./helpers');
 
 const WORKERS = 2;
 
@@ -125,4 +125,29 @@ test('every subscriber gets every event whichever cluster worker published it', 
       assert.deepStrictEqual([frame.id, frame.data], [id, `n${i}`]);
     }
   }
+});
+
+test('bad backplane options are refused; an unreachable Redis fails publishes with UNAVAILABLE', async () => {
+  await assert.rejects(Engine.start({ port: 0, backplane: 'http://127.0.0.1:6379' }), {
+    code: 'ERR_SSECAST_INVALID_CONFIG',
+  });
+  await assert.rejects(Engine.start({ port: 0, reusePort: true }), (error) => {
+    assert.strictEqual(error.code, 'ERR_SSECAST_INVALID_CONFIG');
+    assert.match(error.message, /needs a backplane/);
+    return true;
+  });
+  const engine = await Engine.start({ port: 0, backplane: `redis://127.0.0.1:${await freePort()}/0` });
+  try {
+    throwsCode(assert, () => engine.publish('t', 'x'), 'ERR_SSECAST_UNAVAILABLE');
+    const deadline = Date.now() + 10_000;
+    while (engine.stats().backplane !== 'down') {
+      assert.ok(Date.now() < deadline, JSON.stringify(engine.stats()));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await engine.stop();
+  }
+  const alone = await Engine.start({ port: 0 });
+  assert.strictEqual(alone.stats().backplane, undefined);
+  await alone.stop();
 });
