@@ -264,6 +264,28 @@ mod tests {
     }
 
     #[test]
+    fn with_a_backplane_coverage_is_unknown_until_the_feed_says_where_it_starts() {
+        let mut log = Log::new(log(2, 1 << 20).bounds, UNKNOWN_START);
+        assert!(log.has_gap_after(0) && log.has_gap_after(1_000_000));
+        log.starts_after(7);
+        assert!(log.has_gap_after(6) && !log.has_gap_after(7));
+        for seq in 8..=10 {
+            let _ = log.append(seq, None, Bytes::from_static(b"x"), Instant::now());
+        }
+        // Evicting 8 raises the start; a later, older report never lowers it.
+        assert!(log.has_gap_after(7) && !log.has_gap_after(8));
+        log.starts_after(3);
+        assert!(log.has_gap_after(7));
+        // The node stops receiving the topic: no position is covered any more,
+        // and evictions meanwhile do not make one covered again.
+        log.forget_coverage();
+        let _ = log.append(11, None, Bytes::from_static(b"x"), Instant::now());
+        assert!(log.has_gap_after(10) && log.has_gap_after(11));
+        log.starts_after(20);
+        assert!(log.has_gap_after(19) && !log.has_gap_after(20));
+    }
+
+    #[test]
     fn finds_the_oldest_event_with_an_id() {
         let now = Instant::now();
         let mut log = log(10, 1 << 20);

@@ -297,6 +297,38 @@ mod tests {
         max_age: Some(Duration::from_millis(1)),
     };
 
+    /// Records what the hooks were told, in order.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<String>>);
+
+    impl HoldHooks for Arc<Recorded> {
+        fn first_holder(&self, topic: &Topic) {
+            self.0.lock().unwrap().push(format!("+{}", topic.name()));
+        }
+        fn last_holder_gone(&self, topic: &Topic) {
+            self.0.lock().unwrap().push(format!("-{}", topic.name()));
+        }
+    }
+
+    #[test]
+    fn hooks_hear_of_first_and_last_holders_only() {
+        let registry = Arc::new(Registry::new(BOUNDS, 10));
+        let recorded = Arc::new(Recorded::default());
+        registry.set_hold_hooks(Box::new(recorded.clone()));
+        let a1 = registry.hold("a", 0).unwrap();
+        let a2 = registry.hold("a", 0).unwrap();
+        let b = registry.hold("b", 0).unwrap();
+        drop(a1);
+        drop(b);
+        drop(a2);
+        let again = registry.hold("a", 0).unwrap();
+        drop(again);
+        assert_eq!(
+            *recorded.0.lock().unwrap(),
+            ["+a", "+b", "-b", "-a", "+a", "-a"]
+        );
+    }
+
     fn publish(registry: &Registry, name: &str, seq: u64) -> Result<(), Full> {
         registry.with_topic(name, 0, |topic| {
             drop(topic.append(seq, None, Bytes::from_static(b"x"), Instant::now()));
