@@ -17,6 +17,29 @@ fn node(redis: &RedisServer) -> Engine {
     .expect("start a node")
 }
 
+/// The status line of `GET path` on the engine's port.
+fn status_of(engine: &Engine, path: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut socket = std::net::TcpStream::connect(engine.local_addr()).unwrap();
+    write!(
+        socket,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+/// Waits until `GET /readyz` answers `status`.
+fn wait_ready_status(engine: &Engine, status: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !status_of(engine, "/readyz").contains(status) {
+        assert!(Instant::now() < deadline, "/readyz never answered {status}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn wait_connected(engine: &Engine) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while engine.stats().backplane != Some(BackplaneState::Connected) {
@@ -106,9 +129,13 @@ fn an_outage_fails_publishes_and_streams_catch_up() {
     let mut on_a = a.subscribe(&["t"], None).unwrap();
     b.publish("t", &Event::new("before")).unwrap();
     read_events(&mut on_a, 1);
+    wait_ready_status(&a, "200");
     redis.kill();
     let err = b.publish("t", &Event::new("during")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{}", err.message());
+    // Load balancers take a node whose Redis is unreachable out of rotation.
+    wait_ready_status(&a, "503");
+    assert_eq!(a.stats().backplane, Some(BackplaneState::Down));
     redis.restart();
     let deadline = Instant::now() + Duration::from_secs(10);
     let id = loop {
@@ -123,4 +150,5 @@ fn an_outage_fails_publishes_and_streams_catch_up() {
     let (got, last) = read_events(&mut on_a, 1);
     assert_eq!(got, ["after"], "nothing lost, nothing repeated");
     assert_eq!(last, id);
+    wait_ready_status(&a, "200");
 }

@@ -288,6 +288,13 @@ impl Backplane {
         self.shared.state()
     }
 
+    /// Resolves once the state (or a topic's sync) may have changed; `false`
+    /// once the backplane is gone.
+    pub(crate) fn changed(&self) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let mut changes = self.shared.changes();
+        async move { changes.changed().await.is_ok() }
+    }
+
     /// The cluster's id incarnation, once the feed has reached Redis.
     pub(crate) fn incarnation(&self) -> Option<Arc<str>> {
         self.shared.incarnation()

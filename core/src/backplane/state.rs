@@ -224,7 +224,6 @@ impl Shared {
     }
 
     /// A receiver that sees every later [`Shared::bump`].
-    #[cfg(test)]
     pub(super) fn changes(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
     }

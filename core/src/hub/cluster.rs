@@ -14,7 +14,8 @@ use super::log::UNKNOWN_START;
 use super::registry::HoldHooks;
 use super::topic::Topic;
 use super::Hub;
-use crate::backplane::{Backplane, Received, Sink};
+use crate::backplane::{Backplane, BackplaneState, Received, Sink};
+use crate::metrics;
 
 /// Delivers the feed's events to the hub's logs.
 pub(super) struct FeedSink {
@@ -105,5 +106,25 @@ impl HoldHooks for FeedHolds {
         // it lacks until a new holder's sync says.
         topic.log().forget_coverage();
         self.0.release(topic.name());
+    }
+}
+
+/// Keeps the metrics' view of the backplane current (`ssecast_backplane_up`,
+/// and `/readyz` answering 503 while Redis is unreachable), until the hub or
+/// the backplane is gone.
+pub(super) async fn report_state(hub: Weak<Hub>, backplane: Arc<Backplane>) {
+    loop {
+        let changed = backplane.changed();
+        let Some(hub) = hub.upgrade() else {
+            return;
+        };
+        hub.metrics().set_backplane(match backplane.state() {
+            BackplaneState::Down => metrics::BackplaneState::Unreachable,
+            BackplaneState::Connected | BackplaneState::Reconnecting => metrics::BackplaneState::Up,
+        });
+        drop(hub);
+        if !changed.await {
+            return;
+        }
     }
 }

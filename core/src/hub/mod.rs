@@ -300,6 +300,7 @@ impl Hub {
         )?);
         self.registry
             .set_hold_hooks(Box::new(cluster::FeedHolds(started.clone())));
+        tokio::spawn(cluster::report_state(Arc::downgrade(self), started.clone()));
         let _ = self.backplane.set(started);
         Ok(())
     }
