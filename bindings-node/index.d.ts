@@ -350,6 +350,13 @@ export interface EngineOptions {
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'off'
   /** Format of that log (default `text`). */
   logFormat?: 'text' | 'json'
+  /**
+   * The Redis server that joins engines into one cluster, `redis://host:port/db`
+   * (unset or empty: this engine stands alone).
+   */
+  backplane?: string
+  /** Let several engines on one machine listen on the same port (needs a backplane). */
+  reusePort?: boolean
 }
 
 /** Options of `engine.publisherToken`. */
@@ -404,6 +411,11 @@ export interface Stats {
   authFailures: number
   /** Requests refused by a per-address limit. */
   rateLimited: number
+  /**
+   * The link to the backplane: `'connected'`, `'reconnecting'` or
+   * `'down'`; absent without `backplane`.
+   */
+  backplane?: string
 }
 
 /** Options of `engine.subscribe`. */

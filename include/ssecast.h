@@ -153,6 +153,11 @@ enum ssecast_result
    */
   SSECAST_INTERNAL = 10,
   /**
+   * The backplane (Redis) cannot be reached: the event was not acknowledged.
+   * Retry later.
+   */
+  SSECAST_UNAVAILABLE = 11,
+  /**
    * The durable history (`history_dir`) cannot be opened, read or written:
    * another engine holds the directory, it is not writable, the disk is
    * full, the store is damaged or from a newer version. The message in
@@ -297,6 +302,11 @@ typedef struct ssecast_stats {
    * Requests refused by a per-address limit.
    */
   uint64_t rate_limited;
+  /**
+   * The link to the backplane: `"connected"`, `"reconnecting"` or `"down"`
+   * (a static string, never freed), or NULL without `backplane`.
+   */
+  const char *backplane;
 } ssecast_stats;
 
 /**
@@ -364,8 +374,8 @@ struct ssecast_config *ssecast_config_new(void);
  * `allowed_hosts`, `keepalive_ms`, `retry_ms`, `max_connections`,
  * `max_topics_per_connection`, `max_topics`, `max_event_bytes`, `events_path`,
  * `publish_path`, `health_path`, `send_buffer_bytes`, `worker_threads`,
- * `shutdown_timeout_ms`, `poll_timeout_ms`, `client_script`,
- * `head_timeout_ms`, `idle_timeout_ms`, `body_timeout_ms`,
+ * `shutdown_timeout_ms`, `poll_timeout_ms`, `client_script`, `backplane`,
+ * `reuse_port`, /// `head_timeout_ms`, `idle_timeout_ms`, `body_timeout_ms`,
  * `write_timeout_ms`, and for access control `jwt_secret`, `jwt_public_key`,
  * `jwt_algorithms`, `jwt_issuer`, `jwt_audience`, `jwt_cookie`,
  * `jwt_query_token`, `public_topics`, `max_connections_per_ip`,

@@ -13,13 +13,17 @@
 #                         put the history on another disk; default build/bench/history)
 #   make bench-metrics    fan-out in process, /metrics scraped every second, against the
 #                         engine at BASELINE_REF (main before metrics), pairs alternated
+#   make bench-redis      the Redis backplane: three engines on one redis-server (started by
+#                         the tool on a free port) against one engine without, in one process
+#                         pinned to cpus 0-1: publish rate, Redis commands per publish,
+#                         fan-out and publish-to-receive latency across nodes
 # Results: $(BUILD_DIR)/bench/results.txt (RESULT lines) and a markdown summary on stdout.
 # Limit the peers with BENCH_SERVERS="ssecast axum".
 
 BENCH_SERVERS ?= ssecast axum nchan express fastapi
 BENCH_ENV = RELEASE_DIR=$(RELEASE_DIR) BUILD_DIR=$(BUILD_DIR) SERVERS="$(BENCH_SERVERS)"
 
-.PHONY: bench bench-build bench-fanout bench-capacity bench-latency bench-publish bench-connect bench-inapp bench-durable bench-metrics
+.PHONY: bench bench-build bench-fanout bench-capacity bench-latency bench-publish bench-connect bench-inapp bench-durable bench-metrics bench-redis
 
 bench-build: release
 	$(CARGO) build --release --locked -p ssecast-bench
@@ -49,3 +53,8 @@ BENCH_INAPP_SERVERS := fastapi fastapi-inapp sse-starlette express express-inapp
 
 bench-inapp: bench-build $(BENCH_BINDINGS)
 	$(BENCH_ENV) SERVERS="$(BENCH_INAPP_SERVERS)" bench/run.sh fanout capacity
+
+# One process (engines, load and publishers) pinned to the two cpus; redis-server on them too.
+bench-redis: bench-build redis-server
+	mkdir -p $(BUILD_DIR)/bench
+	taskset -c 0,1 $(RELEASE_DIR)/ssecast-bench backplane | tee $(BUILD_DIR)/bench/backplane.txt

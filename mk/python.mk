@@ -52,10 +52,11 @@ python-nginx:
 # stubtest runs from $(BUILD_DIR), outside the source tree, so it sees the
 # installed package and leaves its cache there.
 test-python: export MYPY_CACHE_DIR := $(BUILD_DIR)/mypy-cache
-test-python: $(PY_VENV)/.installed python-nginx
+# The backplane tests also run the standalone hub (the release `ssecast`) as cluster nodes.
+test-python: $(PY_VENV)/.installed python-nginx release
 	$(PY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
 	cd $(BUILD_DIR) && $(PY) -m mypy.stubtest ssecast --allowlist $(CURDIR)/bindings-python/stubtest-allowlist.txt
-	cd $(PY_TESTS) && $(PY) -m pytest
+	cd $(PY_TESTS) && SSECAST_BIN=$(RELEASE_DIR)/ssecast $(PY) -m pytest
 
 # One abi3 wheel (CPython 3.9+) for this platform, in dist/.
 python-wheel: $(PY_VENV)/.installed

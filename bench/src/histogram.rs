@@ -69,6 +69,15 @@ impl Histogram {
         self.max
     }
 
+    /// Adds the samples of `other`.
+    pub fn merge(&mut self, other: &Histogram) {
+        for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
+            *mine += theirs;
+        }
+        self.total += other.total;
+        self.max = self.max.max(other.max);
+    }
+
     /// Forgets every sample.
     pub fn clear(&mut self) {
         self.counts.iter_mut().for_each(|c| *c = 0);

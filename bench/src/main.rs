@@ -6,9 +6,11 @@
 //! with subscribers attached), `publish-cost-child` (the Rust one),
 //! `publish-threads` (publish cost from several threads at once, in process),
 //! `connect-rate` (new streams per second with authorization off and on) and
-//! `history-startup` (start-up time of an engine with a full durable history).
+//! `history-startup` (start-up time of an engine with a full durable history)
+//! and `backplane` (three engines on Redis against one without).
 //! Every run prints one `RESULT` line per figure for the bench script.
 
+mod backplane;
 mod client;
 mod connect_rate;
 mod histogram;
@@ -52,6 +54,8 @@ enum Command {
     ConnectRate(connect_rate::Args),
     /// Start-up time of an engine whose durable history holds many events.
     HistoryStartup(history_startup::Args),
+    /// Three engines on a Redis backplane against one without (in process).
+    Backplane(backplane::Args),
 }
 
 /// What to connect to and how to watch it.
@@ -231,6 +235,7 @@ fn main() -> std::process::ExitCode {
         Command::PublishCostChild(args) => Some(publish_cost::child(args)),
         Command::PublishThreads(args) => Some(publish_threads::run(args)),
         Command::HistoryStartup(args) => Some(history_startup::run(args)),
+        Command::Backplane(args) => Some(backplane::run(args)),
         command => {
             cli_command = Some(command);
             None
@@ -259,7 +264,8 @@ fn main() -> std::process::ExitCode {
             Command::ConnectRate(args) => connect_rate::run(args).await,
             Command::PublishCostChild(_)
             | Command::PublishThreads(_)
-            | Command::HistoryStartup(_) => {
+            | Command::HistoryStartup(_)
+            | Command::Backplane(_) => {
                 unreachable!("handled above")
             }
         }

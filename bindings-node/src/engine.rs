@@ -129,6 +129,9 @@ pub struct Stats {
     pub auth_failures: f64,
     /// Requests refused by a per-address limit.
     pub rate_limited: f64,
+    /// The link to the backplane: `'connected'`, `'reconnecting'` or
+    /// `'down'`; absent without `backplane`.
+    pub backplane: Option<String>,
 }
 
 #[napi]
@@ -349,6 +352,7 @@ impl Engine {
             resets_sent: stats.resets_sent as f64,
             auth_failures: stats.auth_failures as f64,
             rate_limited: stats.rate_limited as f64,
+            backplane: stats.backplane.map(|b| b.as_str().to_owned()),
         }
     }
 

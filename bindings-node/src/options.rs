@@ -148,6 +148,11 @@ pub struct EngineOptions {
     /// Format of that log (default `text`).
     #[napi(ts_type = "'text' | 'json'")]
     pub log_format: Option<String>,
+    /// The Redis server that joins engines into one cluster, `redis://host:port/db`
+    /// (unset or empty: this engine stands alone).
+    pub backplane: Option<String>,
+    /// Let several engines on one machine listen on the same port (needs a backplane).
+    pub reuse_port: Option<bool>,
 }
 
 /// The camelCase option name of a snake_case configuration key.

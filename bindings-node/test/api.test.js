@@ -99,6 +99,8 @@ test('bad start options reject with a code naming the option', async () => {
     [{ publishToken: true }, TYPE, /publishToken/],
     [{ clientScript: 'yes' }, 'ERR_SSECAST_INVALID_CONFIG', /clientScript/],
     [{ clientScript: {} }, TYPE, /clientScript/],
+    [{ reusePort: true }, 'ERR_SSECAST_INVALID_CONFIG', /reuse_port needs a backplane/],
+    [{ backplane: 'http://localhost' }, 'ERR_SSECAST_INVALID_CONFIG', /option backplane: expected a Redis URL/],
     [{ corsOrigins: [1, 2] }, TYPE, /corsOrigins/],
     [{ keepaliveMs: {} }, TYPE, /keepaliveMs/],
     ['port=0', TYPE, /options/],

@@ -65,7 +65,7 @@ impl Engine {
     #[pyo3(signature = (**config))]
     fn new(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let config = config::from_kwargs(py, config)?;
-        let publish_waits = config.publish_waits_for_disk();
+        let publish_waits = config.publish_waits();
         let inner = py
             .detach(|| ssecast::Engine::start(config))
             .map_err(|e| to_py_err(py, e))?;
@@ -229,7 +229,8 @@ impl Engine {
     /// ``published`` (events since start), ``slow_consumers_dropped``,
     /// ``streams_opened``, ``streams_refused``, ``events_delivered``,
     /// ``bytes_delivered``, ``resets_sent``, ``auth_failures`` and
-    /// ``rate_limited`` (the numbers ``GET /metrics`` exports).
+    /// ``rate_limited`` (the numbers ``GET /metrics`` exports), and ``backplane``
+    /// (``"connected"``, ``"reconnecting"``, ``"down"``, or ``None`` without one).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let stats = self.inner.stats();
         let dict = PyDict::new(py);
@@ -244,6 +245,7 @@ impl Engine {
         dict.set_item("resets_sent", stats.resets_sent)?;
         dict.set_item("auth_failures", stats.auth_failures)?;
         dict.set_item("rate_limited", stats.rate_limited)?;
+        dict.set_item("backplane", stats.backplane.map(|b| b.as_str()))?;
         Ok(dict)
     }
 

@@ -2,12 +2,13 @@
 //!
 //! `ssecast.Error` is the base; each [`ErrorKind`] has a subclass whose class
 //! attribute `code` is the core code (`"INVALID_ID"`...). Kinds caused by a bad
-//! argument also subclass `ValueError`, `Stopped` subclasses `RuntimeError` and
-//! `Bind` and `Storage` subclass `OSError`, so callers can catch either family. The classes
+//! argument also subclass `ValueError`, `Stopped` subclasses `RuntimeError`,
+//! `Bind` and `Storage` subclass `OSError` and `Unavailable` subclasses
+//! `ConnectionError`, so callers can catch either family. The classes
 //! are built once with `type(name, bases, namespace)` because an exception with
 //! two bases cannot be declared with `create_exception!`.
 
-use pyo3::exceptions::{PyException, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyConnectionError, PyException, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -26,7 +27,7 @@ const BASE_DOC: &str = "Base class of every ssecast error. `code` names the kind
 /// `code` of the base class itself; every raised error is a subclass with a core code.
 const BASE_CODE: &str = "ERROR";
 
-const KIND_CLASSES: [KindClass; 12] = [
+const KIND_CLASSES: [KindClass; 13] = [
     KindClass {
         kind: ErrorKind::InvalidConfig,
         name: "ConfigError",
@@ -76,6 +77,12 @@ const KIND_CLASSES: [KindClass; 12] = [
         kind: ErrorKind::Internal,
         name: "InternalError",
         doc: "Any other operating-system or runtime failure inside the engine.",
+    },
+    KindClass {
+        kind: ErrorKind::Unavailable,
+        name: "UnavailableError",
+        doc:
+            "The backplane (Redis) cannot be reached: the event was not acknowledged. Retry later.",
     },
     KindClass {
         kind: ErrorKind::TooManyConnections,
@@ -128,6 +135,8 @@ fn builtin_family(py: Python<'_>, kind: ErrorKind) -> Option<Bound<'_, PyType>> 
         Some(py.get_type::<PyRuntimeError>())
     } else if matches!(kind, ErrorKind::Bind | ErrorKind::Storage) {
         Some(py.get_type::<PyOSError>())
+    } else if kind == ErrorKind::Unavailable {
+        Some(py.get_type::<PyConnectionError>())
     } else {
         None
     }

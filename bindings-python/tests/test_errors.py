@@ -23,6 +23,7 @@ KIND_CLASSES = {
     ssecast.StoppedError: ("STOPPED", RuntimeError),
     ssecast.BindError: ("BIND", OSError),
     ssecast.InternalError: ("INTERNAL", None),
+    ssecast.UnavailableError: ("UNAVAILABLE", ConnectionError),
     ssecast.TooManyTopicsError: ("TOO_MANY_TOPICS", None),
     ssecast.StorageError: ("STORAGE", OSError),
 }
@@ -123,6 +124,8 @@ CONFIG_ERRORS = [
     ({"history_size": 0}, "history_size"),
     ({"history_size": True}, "history_size"),
     ({"client_script": "maybe"}, "client_script: expected true or false"),
+    ({"reuse_port": True}, "reuse_port needs a backplane"),
+    ({"backplane": "http://localhost"}, "backplane: expected a Redis URL"),
     (
         {"client_script": 1.0},
         "client_script: expected an int, str, None or a list of str, got float",

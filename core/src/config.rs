@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::backplane;
 use crate::durable::HistorySync;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -144,6 +145,14 @@ pub struct Config {
     pub log_format: String,
     /// An HTML page served at `GET /` (the CLI's demo page), to `localhost` and
     /// loopback hosts only, since it may carry secrets. Rust API only.
+    /// The Redis server that joins engines into one cluster (`redis://host:port/db`);
+    /// `None` keeps this engine on its own.
+    pub backplane: Option<String>,
+    /// Lets several engines on one machine listen on the same port (`SO_REUSEPORT`);
+    /// needs a backplane, so that every engine sees every publish.
+    pub reuse_port: bool,
+    /// An HTML page served at `GET /` (the CLI's demo page), to `localhost` and
+    /// loopback hosts only, since it may carry secrets. Rust API only.
     #[serde(skip)]
     pub index_page: Option<Bytes>,
     /// An HTML page served at `GET /dashboard` (the CLI's live dashboard). Rust API only.
@@ -203,6 +212,8 @@ impl Default for Config {
             metrics_token: None,
             log_level: None,
             log_format: "text".into(),
+            backplane: None,
+            reuse_port: false,
             index_page: None,
             dashboard_page: None,
         }
@@ -211,7 +222,7 @@ impl Default for Config {
 
 /// The keys whose values are secrets: `Debug` shows `"<redacted>"` for them
 /// when set.
-pub const SECRET_KEYS: &[&str] = &["publish_token", "jwt_secret", "metrics_token"];
+pub const SECRET_KEYS: &[&str] = &["publish_token", "jwt_secret", "metrics_token", "backplane"];
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -451,6 +462,14 @@ pub const KEYS: &[KeyInfo] = &[
         name: "log_format",
         help: "format of the stderr log: text or json",
     },
+    KeyInfo {
+        name: "backplane",
+        help: "Redis joining engines into one cluster, redis://host:port/db (empty: none)",
+    },
+    KeyInfo {
+        name: "reuse_port",
+        help: "let several engines listen on one port (true/false; needs a backplane)",
+    },
 ];
 
 impl Config {
@@ -552,6 +571,14 @@ impl Config {
                 check_log_format(&format)?;
                 self.log_format = format;
             }
+            "backplane" => {
+                if !v.is_empty() {
+                    backplane::check_url(v)
+                        .map_err(|e| Error::new(ErrorKind::InvalidConfig, format!("{key}: {e}")))?;
+                }
+                self.backplane = (!v.is_empty()).then(|| v.to_owned());
+            }
+            "reuse_port" => self.reuse_port = boolean(key, v)?,
             _ => {
                 return Err(Error::new(
                     ErrorKind::InvalidConfig,
@@ -619,6 +646,8 @@ impl Config {
             "metrics_token" => self.metrics_token.clone().unwrap_or_default(),
             "log_level" => self.log_level.clone().unwrap_or_default(),
             "log_format" => self.log_format.clone(),
+            "backplane" => self.backplane.clone().unwrap_or_default(),
+            "reuse_port" => self.reuse_port.to_string(),
             _ => return None,
         })
     }
@@ -724,6 +753,26 @@ impl Config {
                 "reconnect_jitter_ms must be at most {MAX_RETRY_MS}"
             ));
         }
+        if let Some(url) = &self.backplane {
+            if let Err(e) = backplane::check_url(url) {
+                return bad(format!("backplane: {e}"));
+            }
+            if self.history_dir.is_some() {
+                return bad(
+                    "backplane and history_dir cannot be used together: with a backplane, \
+                     Redis keeps the history (set history_size and history_ttl_ms for its \
+                     bounds)"
+                        .into(),
+                );
+            }
+        }
+        if self.reuse_port && self.backplane.is_none() {
+            return bad(
+                "reuse_port needs a backplane: engines sharing a port without one would each \
+                 see only their own publishes"
+                    .into(),
+            );
+        }
         for origin in &self.cors_origins {
             if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
                 return bad(format!(
@@ -779,6 +828,13 @@ impl Config {
     /// that must not wait (Python releases the GIL around it).
     pub fn publish_waits_for_disk(&self) -> bool {
         self.history_dir.is_some() && self.history_sync == HistorySync::Always
+    }
+
+    /// True when `publish` waits for a reply: from the disk
+    /// ([`Config::publish_waits_for_disk`]) or from Redis (`backplane`, one
+    /// round trip per publish). Hosts call it off threads that must not wait.
+    pub fn publish_waits(&self) -> bool {
+        self.publish_waits_for_disk() || self.backplane.is_some()
     }
 
     /// The address to bind, from a configuration that passed [`Config::validate`]
@@ -984,7 +1040,7 @@ mod tests {
             .filter(|k| k.is_flag())
             .map(|k| k.name)
             .collect();
-        assert_eq!(flags, ["client_script", "jwt_query_token"]);
+        assert_eq!(flags, ["client_script", "jwt_query_token", "reuse_port"]);
         let mut config = Config::default();
         for (text, value) in [
             ("true", true),
@@ -1101,6 +1157,39 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("disk_history_size"));
+    }
+
+    #[test]
+    fn backplane_and_reuse_port() {
+        let mut config = Config::default();
+        for bad in [
+            "http://localhost",
+            "redis://h:1/x",
+            "localhost:6379",
+            "rediss://h:1/0",
+        ] {
+            let err = config.set("backplane", bad).unwrap_err();
+            assert!(err.message().starts_with("backplane: "), "{bad}: {err}");
+        }
+        let secret = config
+            .set("backplane", "redis://:s3cret@h:1/x")
+            .unwrap_err();
+        assert!(!secret.message().contains("s3cret"), "{secret}");
+        config.set("backplane", "redis://127.0.0.1:6379/2").unwrap();
+        assert_eq!(config.get("backplane").unwrap(), "redis://127.0.0.1:6379/2");
+        assert!(config.validate().is_ok());
+        config.set("history_dir", "/var/lib/ssecast").unwrap();
+        let both = config.validate().unwrap_err();
+        assert!(both.message().contains("cannot be used together"), "{both}");
+        config.set("history_dir", "").unwrap();
+        config.set("backplane", "").unwrap();
+        assert_eq!(config.backplane, None);
+
+        config.set("reuse_port", "true").unwrap();
+        assert!(config.reuse_port);
+        let alone = config.validate().unwrap_err();
+        assert!(alone.message().contains("needs a backplane"), "{alone}");
+        assert!(config.set("reuse_port", "maybe").is_err());
     }
 
     #[test]

@@ -70,11 +70,16 @@ impl Engine {
             })?;
         let (listener, ops_listener) = {
             let _entered = runtime.enter();
-            let listener = bind(SocketAddr::new(ip, config.port), config.send_buffer_bytes)?;
+            let listener = bind(
+                SocketAddr::new(ip, config.port),
+                config.send_buffer_bytes,
+                config.reuse_port,
+            )?;
             let ops_listener = match config.metrics_bind.as_deref() {
-                Some(addr) => Some(bind(parse_addr(addr)?, 0)?),
+                Some(addr) => Some(bind(parse_addr(addr)?, 0, false)?),
                 None => None,
             };
+            hub.start_backplane(&config)?;
             (listener, ops_listener)
         };
         let local = |listener: &tokio::net::TcpListener| {
@@ -165,6 +170,11 @@ impl Engine {
     /// (disk full, I/O error): the event is then not published, or, when the
     /// failure comes after it was queued, it may have reached live subscribers
     /// and may still be stored.
+    ///
+    /// With a `backplane`, it returns once Redis has the event (one round
+    /// trip; the event reaches this engine's streams, as every node's, through
+    /// its feed) and fails with [`ErrorKind::Unavailable`] while Redis cannot
+    /// be reached: the event was then not published.
     pub fn publish(&self, topic: &str, event: &Event<'_>) -> Result<String> {
         self.hub.publish(topic, event)
     }
@@ -348,10 +358,21 @@ fn parse_addr(text: &str) -> Result<SocketAddr> {
     })
 }
 
-/// Binds and listens; accepted sockets inherit the send buffer size.
-fn bind(addr: SocketAddr, send_buffer: u32) -> Result<tokio::net::TcpListener> {
-    let fail =
-        |e: std::io::Error| Error::new(ErrorKind::Bind, format!("cannot listen on {addr}: {e}"));
+/// Binds and listens; accepted sockets inherit the send buffer size. With
+/// `reuse_port`, other engines with it may listen on the same port.
+fn bind(addr: SocketAddr, send_buffer: u32, reuse_port: bool) -> Result<tokio::net::TcpListener> {
+    let fail = |e: std::io::Error| {
+        let mut message = format!("cannot listen on {addr}: {e}");
+        if e.kind() == std::io::ErrorKind::AddrInUse && !reuse_port {
+            message.push_str(
+                ". If another engine of this app holds the port (several workers), either give \
+                 every worker the same `backplane` (Redis) and `reuse_port = true`, so they \
+                 share the port and every publish, or run one standalone `ssecast` hub and \
+                 publish to it over HTTP",
+            );
+        }
+        Error::new(ErrorKind::Bind, message)
+    };
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
@@ -359,9 +380,58 @@ fn bind(addr: SocketAddr, send_buffer: u32) -> Result<tokio::net::TcpListener> {
     }
     .map_err(fail)?;
     socket.set_reuseaddr(true).map_err(fail)?;
+    if reuse_port {
+        #[cfg(unix)]
+        socket.set_reuseport(true).map_err(fail)?;
+        #[cfg(not(unix))]
+        return Err(Error::new(
+            ErrorKind::Bind,
+            "reuse_port is not supported on this platform",
+        ));
+    }
     if send_buffer > 0 {
         socket.set_send_buffer_size(send_buffer).map_err(fail)?;
     }
     socket.bind(addr).map_err(fail)?;
     socket.listen(4096).map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on_port(port: u16, reuse_port: bool) -> Config {
+        Config {
+            port,
+            reuse_port,
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn a_taken_port_names_both_remedies() {
+        let first = Engine::start(on_port(0, false)).unwrap();
+        let err = Engine::start(on_port(first.port(), false)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Bind);
+        for words in ["backplane", "reuse_port = true", "standalone `ssecast` hub"] {
+            assert!(err.message().contains(words), "{}", err.message());
+        }
+    }
+
+    #[test]
+    fn reuse_port_lets_two_listeners_share_a_port() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let _entered = runtime.enter();
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let first = bind(any, 0, true).unwrap();
+        let addr = first.local_addr().unwrap();
+        let second = bind(addr, 0, true).unwrap();
+        assert_eq!(second.local_addr().unwrap(), addr);
+        drop(second);
+        let alone = bind(addr, 0, false).unwrap_err();
+        assert!(alone.message().contains("backplane"), "{}", alone.message());
+    }
 }

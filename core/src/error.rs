@@ -27,6 +27,9 @@ pub enum ErrorKind {
     Bind = 9,
     /// Any other operating-system or runtime failure.
     Internal = 10,
+    /// The backplane (Redis) cannot be reached: the event was not acknowledged, or
+    /// history that only the backplane holds cannot be read now. Retry later.
+    Unavailable = 11,
     /// The durable history (`history_dir`) cannot be opened, read or written:
     /// another engine holds the directory, it is not writable, the disk is
     /// full, the store is damaged or from a newer version. The message names
@@ -41,7 +44,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in numeric order.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::InvalidConfig,
         ErrorKind::InvalidTopic,
         ErrorKind::InvalidEventName,
@@ -51,6 +54,7 @@ impl ErrorKind {
         ErrorKind::Stopped,
         ErrorKind::Bind,
         ErrorKind::Internal,
+        ErrorKind::Unavailable,
         ErrorKind::Storage,
         ErrorKind::TooManyConnections,
         ErrorKind::TooManyTopics,
@@ -69,6 +73,7 @@ impl ErrorKind {
             ErrorKind::Stopped => "STOPPED",
             ErrorKind::Bind => "BIND",
             ErrorKind::Internal => "INTERNAL",
+            ErrorKind::Unavailable => "UNAVAILABLE",
             ErrorKind::Storage => "STORAGE",
             ErrorKind::TooManyConnections => "TOO_MANY_CONNECTIONS",
             ErrorKind::TooManyTopics => "TOO_MANY_TOPICS",
@@ -87,6 +92,7 @@ impl ErrorKind {
             ErrorKind::Stopped => "engine is stopped",
             ErrorKind::Bind => "could not bind the listening socket",
             ErrorKind::Internal => "internal error",
+            ErrorKind::Unavailable => "backplane unavailable",
             ErrorKind::Storage => "durable history storage failure",
             ErrorKind::TooManyConnections => "too many open streams",
             ErrorKind::TooManyTopics => "too many topics",

@@ -28,6 +28,9 @@
 struct ReadmeExamples;
 
 mod auth;
+mod backplane;
+#[cfg(test)]
+mod cluster_tests;
 mod config;
 mod durable;
 mod encode;
@@ -53,5 +56,5 @@ pub use engine::Engine;
 pub use error::{Error, ErrorKind, Result};
 pub use event::{validate_topic, Event, DEFAULT_TOPIC, MAX_FIELD_BYTES, MAX_TOPIC_BYTES};
 pub use hub::MAX_ENGINE_ID_BYTES;
-pub use report::{EndReason, ResetReason, Stats, RESET_EVENT};
+pub use report::{BackplaneState, EndReason, ResetReason, Stats, RESET_EVENT};
 pub use subscription::{Chunk, Read, ReadySet, Subscription};

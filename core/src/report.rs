@@ -56,6 +56,29 @@ impl EndReason {
     }
 }
 
+/// How an engine's link to its backplane (Redis) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackplaneState {
+    /// Subscribed, and every held topic is caught up: events flow.
+    Connected = 0,
+    /// Connecting, or connected and catching up after a lost connection.
+    Reconnecting = 1,
+    /// Redis cannot be reached: the last attempt failed; retrying.
+    /// Publishes fail with `UNAVAILABLE`.
+    Down = 2,
+}
+
+impl BackplaneState {
+    /// `"connected"`, `"reconnecting"` or `"down"`, as stats and metrics report it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackplaneState::Connected => "connected",
+            BackplaneState::Reconnecting => "reconnecting",
+            BackplaneState::Down => "down",
+        }
+    }
+}
+
 /// Counters describing an engine at one moment: the numbers `GET /metrics`
 /// exports, without their labels. Counters count from the engine's start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -89,4 +112,6 @@ pub struct Stats {
     pub auth_failures: u64,
     /// Requests refused by a per-address limit.
     pub rate_limited: u64,
+    /// The link to the backplane, when `backplane` is configured.
+    pub backplane: Option<BackplaneState>,
 }

@@ -70,7 +70,7 @@ pub struct ssecast_event {
 /// `streams_opened` was added) must be rebuilt, which the soname, changed by
 /// every 0.x minor release, enforces.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct ssecast_stats {
     /// Event streams open now: subscriber connections and in-app subscriptions.
     pub connections: usize,
@@ -95,6 +95,9 @@ pub struct ssecast_stats {
     pub auth_failures: u64,
     /// Requests refused by a per-address limit.
     pub rate_limited: u64,
+    /// The link to the backplane: `"connected"`, `"reconnecting"` or `"down"`
+    /// (a static string, never freed), or NULL without `backplane`.
+    pub backplane: *const c_char,
 }
 
 impl From<ssecast::Stats> for ssecast_stats {
@@ -111,7 +114,25 @@ impl From<ssecast::Stats> for ssecast_stats {
             resets_sent: stats.resets_sent,
             auth_failures: stats.auth_failures,
             rate_limited: stats.rate_limited,
+            backplane: backplane_name(stats.backplane),
         }
+    }
+}
+
+impl Default for ssecast_stats {
+    /// Every counter zero and no backplane.
+    fn default() -> Self {
+        ssecast::Stats::default().into()
+    }
+}
+
+/// The C string of a backplane state.
+fn backplane_name(state: Option<ssecast::BackplaneState>) -> *const c_char {
+    match state {
+        None => std::ptr::null(),
+        Some(ssecast::BackplaneState::Connected) => c"connected".as_ptr(),
+        Some(ssecast::BackplaneState::Reconnecting) => c"reconnecting".as_ptr(),
+        Some(ssecast::BackplaneState::Down) => c"down".as_ptr(),
     }
 }
 

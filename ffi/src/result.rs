@@ -41,6 +41,9 @@ pub enum ssecast_result {
     SSECAST_BIND = 9,
     /// Any other operating-system or runtime failure.
     SSECAST_INTERNAL = 10,
+    /// The backplane (Redis) cannot be reached: the event was not acknowledged.
+    /// Retry later.
+    SSECAST_UNAVAILABLE = 11,
     /// The durable history (`history_dir`) cannot be opened, read or written:
     /// another engine holds the directory, it is not writable, the disk is
     /// full, the store is damaged or from a newer version. The message in
@@ -73,7 +76,7 @@ pub enum ssecast_result {
 use ssecast_result::*;
 
 /// Every result code, in numeric order.
-const ALL: [ssecast_result; 19] = [
+const ALL: [ssecast_result; 20] = [
     SSECAST_OK,
     SSECAST_NULL_PARAMETER,
     SSECAST_INVALID_CONFIG,
@@ -85,6 +88,7 @@ const ALL: [ssecast_result; 19] = [
     SSECAST_STOPPED,
     SSECAST_BIND,
     SSECAST_INTERNAL,
+    SSECAST_UNAVAILABLE,
     SSECAST_STORAGE,
     SSECAST_TOO_MANY_CONNECTIONS,
     SSECAST_TOO_MANY_TOPICS,
@@ -107,6 +111,7 @@ impl ssecast_result {
             ErrorKind::TooLarge => SSECAST_TOO_LARGE,
             ErrorKind::Stopped => SSECAST_STOPPED,
             ErrorKind::Bind => SSECAST_BIND,
+            ErrorKind::Unavailable => SSECAST_UNAVAILABLE,
             ErrorKind::Storage => SSECAST_STORAGE,
             ErrorKind::TooManyConnections => SSECAST_TOO_MANY_CONNECTIONS,
             ErrorKind::TooManyTopics => SSECAST_TOO_MANY_TOPICS,

@@ -60,6 +60,7 @@ static void test_version_and_result_codes(void) {
     CHECK(version != NULL && version[0] >= '0' && version[0] <= '9');
     CHECK(SSECAST_OK == 0 && SSECAST_NULL_PARAMETER == 1 && SSECAST_INVALID_CONFIG == 2);
     CHECK(SSECAST_INVALID_ID == 5 && SSECAST_STOPPED == 8 && SSECAST_INTERNAL == 10);
+    CHECK(SSECAST_UNAVAILABLE == 11);
     CHECK(SSECAST_BUFFER_TOO_SMALL == 100 && SSECAST_PANIC == 101);
     CHECK(SSECAST_TOO_MANY_CONNECTIONS == 13 && SSECAST_AGAIN == 102 && SSECAST_END == 103 && SSECAST_BUSY == 104);
     CHECK(strcmp(ssecast_result_code(SSECAST_END), "END") == 0);

@@ -40,6 +40,7 @@ from ._ssecast import (
     TooLargeError,
     TooManyConnectionsError,
     TooManyTopicsError,
+    UnavailableError,
     __version__,
 )
 
@@ -60,6 +61,7 @@ __all__ = [
     "TooLargeError",
     "TooManyConnectionsError",
     "TooManyTopicsError",
+    "UnavailableError",
     "__version__",
 ]
 

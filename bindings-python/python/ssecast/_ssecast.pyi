@@ -26,12 +26,27 @@ __all__ = [
     "TooLargeError",
     "TooManyConnectionsError",
     "TooManyTopicsError",
+    "UnavailableError",
     "__version__",
 ]
 
 __version__: str
 CONFIG_KEYS: dict[str, str]
 """Every keyword ``Engine`` accepts, mapped to a line saying what it sets."""
+
+class _Stats(TypedDict):
+    connections: int
+    topics: int
+    published: int
+    slow_consumers_dropped: int
+    streams_opened: int
+    streams_refused: int
+    events_delivered: int
+    bytes_delivered: int
+    resets_sent: int
+    auth_failures: int
+    rate_limited: int
+    backplane: str | None
 
 class _EngineConfig(TypedDict, total=False):
     """The keyword arguments of ``Engine`` and ``ssecast.fastapi.lifespan``: one
@@ -86,6 +101,8 @@ class _EngineConfig(TypedDict, total=False):
     metrics_token: str | None
     log_level: Literal["trace", "debug", "info", "warn", "error", "off"] | None
     log_format: Literal["text", "json"]
+    backplane: str | None
+    reuse_port: bool
 
 @final
 class Engine:
@@ -121,11 +138,11 @@ class Engine:
         self, topics: str | Iterable[str], last_event_id: str | None = None
     ) -> Subscription:
         """Opens an in-app stream of ``topics``, resumed after ``last_event_id``."""
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> _Stats:
         """The engine's counters now: connections, topics, published,
         slow_consumers_dropped, streams_opened, streams_refused,
         events_delivered, bytes_delivered, resets_sent, auth_failures,
-        rate_limited."""
+        rate_limited, and backplane (its state, or None)."""
     def drain(self, seconds: float) -> None:
         """Closes the streams gradually over ``seconds`` for a rolling deploy;
         returns once they are closed."""
@@ -204,6 +221,9 @@ class TooManyTopicsError(Error):
 
 class InternalError(Error):
     """Any other failure inside the engine."""
+
+class UnavailableError(Error, ConnectionError):
+    """The backplane (Redis) cannot be reached: the event was not acknowledged."""
 
 class TooManyConnectionsError(Error):
     """max_connections streams are open (in-app subscriptions included)."""

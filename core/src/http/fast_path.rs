@@ -138,7 +138,8 @@ pub(crate) async fn serve(
     peer: IpAddr,
     head: StreamRequestHead,
 ) {
-    let opened = stream_request::open(shared, &head.uri, &head.headers, peer, Transport::Http1);
+    let opened =
+        stream_request::open(shared, &head.uri, &head.headers, peer, Transport::Http1).await;
     let chunked = head.chunked;
     drop(head);
     match opened {

@@ -91,16 +91,17 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
             .await
             .unwrap_or_else(|e| Err(Error::new(ErrorKind::Internal, e.to_string())))
     } else {
-        shared.hub.publish(form.topic(), &form.event())
+        shared.hub.publish_async(form.topic(), &form.event()).await
     };
     match published {
         Ok(id) => Answer::json(StatusCode::OK, serde_json::json!({ "id": id })),
         Err(e) => {
             let status = match e.kind() {
                 ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorKind::Stopped | ErrorKind::TooManyTopics | ErrorKind::Storage => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
+                ErrorKind::Stopped
+                | ErrorKind::TooManyTopics
+                | ErrorKind::Storage
+                | ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_REQUEST,
             };
             let answer = Answer::error(status, e.kind().code(), e.message());
@@ -108,6 +109,10 @@ pub(crate) async fn publish(shared: &Shared, req: Request<Incoming>) -> Answer {
                 // The history writer retries a failed write every 500 ms.
                 ErrorKind::Storage => {
                     answer.with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+                }
+                // The backplane reconnects within a second or so once Redis is back.
+                ErrorKind::Unavailable => {
+                    answer.with_header(header::RETRY_AFTER, HeaderValue::from_static("2"))
                 }
                 _ => answer,
             }

@@ -33,7 +33,7 @@ pub(crate) async fn route(
             Version::HTTP_2 => Transport::Http2,
             _ => Transport::Http1Hyper,
         };
-        return match stream_request::open(shared, req.uri(), req.headers(), peer, transport) {
+        return match stream_request::open(shared, req.uri(), req.headers(), peer, transport).await {
             Ok(open) if open.poll => poll::answer(shared, open).await.into_response(),
             Ok(open) => {
                 watchdog::attach(open.stream.watch(config.write_timeout()));

@@ -45,7 +45,7 @@ pub(crate) struct OpenStream {
 /// Checks a stream request from `peer` over `transport` and opens its stream,
 /// or says why not as an answer. The host and CORS are decided once here, for
 /// the stream and for any error.
-pub(crate) fn open(
+pub(crate) async fn open(
     shared: &Shared,
     uri: &Uri,
     headers: &HeaderMap,
@@ -62,7 +62,7 @@ pub(crate) fn open(
         headers,
         host.served_authority(),
     );
-    let result = open_checked(shared, uri, headers, peer, transport, &cors);
+    let result = open_checked(shared, uri, headers, peer, transport, &cors).await;
     match result {
         Ok(mut open) => {
             cors.apply(&mut open.headers);
@@ -75,7 +75,7 @@ pub(crate) fn open(
     }
 }
 
-fn open_checked(
+async fn open_checked(
     shared: &Shared,
     uri: &Uri,
     headers: &HeaderMap,
@@ -139,7 +139,7 @@ fn open_checked(
         settings.reconnect_jitter_ms = 0;
         origin.transport = Transport::Poll;
     }
-    let mut stream = EventStream::open(
+    let mut stream = EventStream::open_async(
         hub.clone(),
         slot,
         &request.topics,
@@ -147,13 +147,20 @@ fn open_checked(
         settings,
         origin,
     )
+    .await
     .map_err(|e| {
         let answer = Answer::error(
             StatusCode::SERVICE_UNAVAILABLE,
             e.kind().code(),
             e.message(),
         );
-        refuse(Refusal::MaxTopics, answer)
+        match e.kind() {
+            // The backplane reconnects within a second or so once Redis is back.
+            ErrorKind::Unavailable => {
+                answer.with_header(header::RETRY_AFTER, HeaderValue::from_static("2"))
+            }
+            _ => refuse(Refusal::MaxTopics, answer),
+        }
     })?;
     if let Some(deadline) = grant.expires_at().and_then(deadline) {
         stream.end_at(deadline);

@@ -57,6 +57,10 @@ pub(crate) struct Log {
     bounds: Bounds,
 }
 
+/// The floor of a log that does not know yet where its topic's events start
+/// (see [`Log::forget_coverage`]): it covers no position.
+pub(crate) const UNKNOWN_START: u64 = u64::MAX;
+
 impl Log {
     /// An empty log with these bounds that holds only events after `floor`
     /// (0: every event of its topic is still to come).
@@ -117,8 +121,24 @@ impl Log {
     fn drop_oldest(&mut self) -> Option<Bytes> {
         let old = self.entries.pop_front()?;
         self.bytes -= old.frame.len();
-        self.dropped_through = old.seq;
+        self.dropped_through = self.dropped_through.max(old.seq);
         Some(old.frame)
+    }
+
+    /// With a backplane: the log no longer knows which events of its topic it
+    /// lacks (its node stopped receiving them), so it covers no position until
+    /// [`Log::starts_after`] says where it starts again.
+    pub(crate) fn forget_coverage(&mut self) {
+        self.dropped_through = UNKNOWN_START;
+    }
+
+    /// With a backplane: the log lacks no event of its topic after `seq` from
+    /// now on (the node receives them), but may lack any up to it.
+    pub(crate) fn starts_after(&mut self, seq: u64) {
+        self.dropped_through = match self.dropped_through {
+            UNKNOWN_START => seq,
+            known => known.max(seq),
+        };
     }
 
     /// True when no event is kept.
@@ -241,6 +261,28 @@ mod tests {
         let _ = log.append(9, None, Bytes::from_static(b"x"), Instant::now());
         assert_eq!(seqs(&log, 6), Err(Lagged));
         assert_eq!(seqs(&log, 7), Ok(vec![9]));
+    }
+
+    #[test]
+    fn with_a_backplane_coverage_is_unknown_until_the_feed_says_where_it_starts() {
+        let mut log = Log::new(log(2, 1 << 20).bounds, UNKNOWN_START);
+        assert!(log.has_gap_after(0) && log.has_gap_after(1_000_000));
+        log.starts_after(7);
+        assert!(log.has_gap_after(6) && !log.has_gap_after(7));
+        for seq in 8..=10 {
+            let _ = log.append(seq, None, Bytes::from_static(b"x"), Instant::now());
+        }
+        // Evicting 8 raises the start; a later, older report never lowers it.
+        assert!(log.has_gap_after(7) && !log.has_gap_after(8));
+        log.starts_after(3);
+        assert!(log.has_gap_after(7));
+        // The node stops receiving the topic: no position is covered any more,
+        // and evictions meanwhile do not make one covered again.
+        log.forget_coverage();
+        let _ = log.append(11, None, Bytes::from_static(b"x"), Instant::now());
+        assert!(log.has_gap_after(10) && log.has_gap_after(11));
+        log.starts_after(20);
+        assert!(log.has_gap_after(19) && !log.has_gap_after(20));
     }
 
     #[test]

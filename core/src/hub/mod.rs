@@ -21,8 +21,14 @@
 //! of the previous start, and a subscription the logs cannot serve (its id is
 //! older than a log, or a publisher's id found only on disk) starts from disk:
 //! [`Subscription::from_disk`], read with [`Hub::read_history`].
+//!
+//! With a backplane ([`cluster`]), a publish goes through Redis instead of
+//! the publish lock, the feed appends every node's events to the logs and
+//! moves `published`, and what the logs lack is read from Redis by the same
+//! [`Hub::read_history`].
 
 mod clock;
+mod cluster;
 mod drain;
 mod ids;
 pub(crate) mod log;
@@ -36,6 +42,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::backplane::{self, Backplane, BackplaneState};
 use crate::config::Config;
 use crate::durable::{self, DurableHistory};
 use crate::encode::{encode_event, encode_unnumbered};
@@ -52,7 +59,7 @@ pub(crate) use slots::StreamSlot;
 pub(crate) use waiters::Registration;
 
 use ids::{Incarnation, MAX_ID_LINE_BYTES};
-use log::{Bounds, Budget, Lagged};
+use log::{Bounds, Budget, Lagged, UNKNOWN_START};
 use registry::{Full, Registry};
 use slots::StreamSlots;
 use wake_queue::WakeQueue;
@@ -73,6 +80,12 @@ pub(crate) struct Hub {
     history: Option<Arc<DurableHistory>>,
     /// `history_sync = always`: streams send only events already on disk.
     readable_when_durable: bool,
+    /// The backplane, with `backplane` (set once the runtime runs, by
+    /// [`Hub::start_backplane`]): publishes go through Redis, and the feed
+    /// fills the logs and moves `published`.
+    backplane: OnceLock<Arc<Backplane>>,
+    /// True when `backplane` is configured.
+    clustered: bool,
     max_event_bytes: usize,
     stopped: AtomicBool,
     wake_queue: WakeQueue,
@@ -157,6 +170,8 @@ impl Hub {
             first_seq: last_seq,
             readable_when_durable: history.as_ref().is_some_and(|h| h.waits_for_disk()),
             history,
+            backplane: OnceLock::new(),
+            clustered: config.backplane.is_some(),
             max_event_bytes: config.max_event_bytes,
             stopped: AtomicBool::new(false),
             wake_queue: WakeQueue::default(),
@@ -174,12 +189,10 @@ impl Hub {
     /// then not published) or fails to make it durable (it may then have reached
     /// live subscribers and may still be stored).
     pub(crate) fn publish(&self, topic: &str, event: &Event<'_>) -> Result<String> {
-        if self.is_stopped() {
-            return Err(Error::new(ErrorKind::Stopped, "the engine is stopped"));
+        if let Some(backplane) = self.backplane.get() {
+            return backplane.block_on(self.publish_through(backplane, topic, event));
         }
-        validate_topic(topic)?;
-        event.validate()?;
-        self.check_data_len(event.data.len())?;
+        self.check_publish(topic, event)?;
         // Everything that does not need the sequence number happens before the
         // engine-wide lock: encoding, the custom id's copy, the clock.
         let frame = match event.id {
@@ -234,6 +247,69 @@ impl Hub {
         })
     }
 
+    /// [`Hub::publish`] from async code: through the backplane without
+    /// blocking a worker thread. Without a backplane, the same as
+    /// [`Hub::publish`] (which then waits for no socket).
+    pub(crate) async fn publish_async(&self, topic: &str, event: &Event<'_>) -> Result<String> {
+        match self.backplane.get() {
+            Some(backplane) => self.publish_through(backplane, topic, event).await,
+            None => self.publish(topic, event),
+        }
+    }
+
+    /// Publishes through Redis: once Redis has the event, its id is returned;
+    /// the event reaches the logs (this node's too) through the feed.
+    /// [`ErrorKind::Unavailable`] while Redis cannot be reached.
+    async fn publish_through(
+        &self,
+        backplane: &Backplane,
+        topic: &str,
+        event: &Event<'_>,
+    ) -> Result<String> {
+        self.check_publish(topic, event)?;
+        let body = encode_unnumbered(event, 0).number(|_, end| end);
+        let published = backplane.publish(topic, &body, event.id).await?;
+        Ok(published.id)
+    }
+
+    /// The checks of every publish: not stopped, topic, fields, size.
+    fn check_publish(&self, topic: &str, event: &Event<'_>) -> Result<()> {
+        if self.is_stopped() {
+            return Err(Error::new(ErrorKind::Stopped, "the engine is stopped"));
+        }
+        validate_topic(topic)?;
+        event.validate()?;
+        self.check_data_len(event.data.len())
+    }
+
+    /// Joins the backplane when `backplane` is configured: starts its feed
+    /// (which connects by itself; an unreachable Redis is a state, not an
+    /// error) and subscribes it to the topics streams hold. Call once, inside
+    /// the engine's runtime.
+    pub(crate) fn start_backplane(self: &Arc<Self>, config: &Config) -> Result<()> {
+        let Some(url) = &config.backplane else {
+            return Ok(());
+        };
+        let options =
+            backplane::Options::new(url, config.history_size, config.history_ttl_ms, || {
+                Incarnation::new().prefix().to_owned()
+            });
+        let started = Arc::new(Backplane::start(
+            options,
+            Arc::new(cluster::FeedSink::new(self)),
+        )?);
+        self.registry
+            .set_hold_hooks(Box::new(cluster::FeedHolds(started.clone())));
+        tokio::spawn(cluster::report_state(Arc::downgrade(self), started.clone()));
+        let _ = self.backplane.set(started);
+        Ok(())
+    }
+
+    /// The link to the backplane, when there is one.
+    pub(crate) fn backplane_state(&self) -> Option<BackplaneState> {
+        self.backplane.get().map(|b| b.state())
+    }
+
     /// Fails with [`ErrorKind::TooLarge`] for a payload of `len` bytes over
     /// `max_event_bytes`.
     pub(crate) fn check_data_len(&self, len: usize) -> Result<()> {
@@ -259,6 +335,7 @@ impl Hub {
     /// log misses nothing that is kept anywhere.
     fn new_topic_floor(&self) -> u64 {
         match self.history {
+            _ if self.clustered => UNKNOWN_START,
             Some(_) => self.published(),
             None => 0,
         }
@@ -272,7 +349,17 @@ impl Hub {
     /// The engine id of sequence number `seq`: resuming from it delivers every
     /// event after `seq`, whatever topic it was published on.
     pub(crate) fn id_of(&self, seq: u64) -> String {
-        self.incarnation.id(seq)
+        match self.cluster_ids() {
+            Some(cluster) => cluster.id(seq),
+            None => self.incarnation.id(seq),
+        }
+    }
+
+    /// With a backplane, the cluster's id format (once the feed has reached
+    /// Redis): engine ids are the cluster's, not this node's.
+    fn cluster_ids(&self) -> Option<Incarnation> {
+        let incarnation = self.backplane.get()?.incarnation()?;
+        Incarnation::from_prefix(&incarnation)
     }
 
     /// The newest sequence number streams may send: [`Hub::published`], or in
@@ -308,12 +395,10 @@ impl Hub {
         names: &[String],
         last_event_id: Option<&str>,
     ) -> Result<Subscription> {
-        let floor = self.new_topic_floor();
-        let holds = names
-            .iter()
-            .map(|n| self.registry.hold(n, floor))
-            .collect::<Result<Vec<TopicHold>, Full>>()
-            .map_err(|Full| self.too_many_topics())?;
+        if let Some(backplane) = self.backplane.get() {
+            return backplane.block_on(self.subscribe_async(names, last_event_id));
+        }
+        let holds = self.hold_all(names)?;
         // Everything up to `live` is already in the logs; later events arrive live.
         let live = self.published();
         let (after, reset, from_disk) = match last_event_id {
@@ -329,6 +414,77 @@ impl Hub {
             reset,
             from_disk,
         })
+    }
+
+    /// [`Hub::subscribe`] from async code. With a backplane, a position the
+    /// logs cannot serve is checked against Redis (one round trip), and the
+    /// stream reads from Redis until the logs cover it; that fails with
+    /// [`ErrorKind::Unavailable`] while Redis cannot be reached. A stream
+    /// without `last_event_id` starts after the newest event its node has
+    /// (or, for a topic the node does not receive yet, after the cluster's
+    /// newest).
+    pub(crate) async fn subscribe_async(
+        &self,
+        names: &[String],
+        last_event_id: Option<&str>,
+    ) -> Result<Subscription> {
+        let Some(backplane) = self.backplane.get() else {
+            return self.subscribe(names, last_event_id);
+        };
+        let holds = self.hold_all(names)?;
+        let covered = |after: u64| holds.iter().all(|h| h.covers(after));
+        let live = self.published();
+        let (after, reset) = match last_event_id {
+            None if covered(live) => (live, None),
+            None => (backplane.counter().await?, None),
+            Some(id) => match self.resume_point(&holds, id, live) {
+                Some(after) if covered(after) => (after, None),
+                _ => {
+                    let topics: Vec<&str> = names.iter().map(String::as_str).collect();
+                    self.resume_from_redis(backplane, &topics, id).await?
+                }
+            },
+        };
+        Ok(Subscription {
+            from_disk: !covered(after),
+            holds,
+            after,
+            reset,
+        })
+    }
+
+    /// Where a client whose last event is `id` resumes when the logs lack
+    /// what follows it: after `id`'s event when Redis still has every event
+    /// of `topics` after it, else after the cluster's newest with a reset.
+    async fn resume_from_redis(
+        &self,
+        backplane: &Backplane,
+        topics: &[&str],
+        id: &str,
+    ) -> Result<(u64, Option<ResetReason>)> {
+        let seq = match self.cluster_ids().and_then(|ids| ids.parse(id)) {
+            Some(seq) => Some(seq),
+            None => backplane.find_custom_id(topics, id).await?,
+        };
+        let verdict = match seq {
+            Some(seq) => backplane.resume_after(topics, seq).await?,
+            None => Some(ResetReason::UnknownId),
+        };
+        match (seq, verdict) {
+            (Some(seq), None) => Ok((seq, None)),
+            (_, reason) => Ok((backplane.counter().await?, reason)),
+        }
+    }
+
+    /// One hold per name, creating topics as needed; [`ErrorKind::TooManyTopics`]
+    /// when one would be created while `max_topics` exist.
+    fn hold_all(&self, names: &[String]) -> Result<Vec<TopicHold>> {
+        let floor = self.new_topic_floor();
+        names
+            .iter()
+            .map(|n| self.registry.hold(n, floor))
+            .collect::<Result<Vec<TopicHold>, Full>>()
+            .map_err(|Full| self.too_many_topics())
     }
 
     /// Where a client whose last event is `id` resumes: the sequence number of
@@ -381,7 +537,12 @@ impl Hub {
             .iter()
             .filter_map(|h| h.topic().log().oldest_with_id(id))
             .min();
-        let by_engine = self.incarnation.parse(id).filter(|&seq| seq <= live);
+        let by_engine = match (self.clustered, self.cluster_ids()) {
+            (false, _) => self.incarnation.parse(id),
+            (true, Some(cluster)) => cluster.parse(id),
+            (true, None) => None,
+        }
+        .filter(|&seq| seq <= live);
         by_publisher.into_iter().chain(by_engine).min()
     }
 
@@ -396,6 +557,9 @@ impl Hub {
         after: u64,
         budget: Budget,
     ) -> std::result::Result<HistoryRead, Lagged> {
+        if let Some(backplane) = self.backplane.get() {
+            return self.read_from_redis(backplane, topics, after, budget);
+        }
         let history = self.history.as_ref().ok_or(Lagged)?;
         let upto = self.readable();
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -419,10 +583,48 @@ impl Hub {
         })
     }
 
-    /// True when the engine has a durable history: a stream behind its logs
-    /// reads from disk instead of ending.
+    /// [`Hub::read_history`] with a backplane: from the topics' Redis Streams
+    /// (within `budget.frames`). [`Lagged`] when Redis cannot be reached or
+    /// no longer has an event after `after`.
+    fn read_from_redis(
+        &self,
+        backplane: &Backplane,
+        topics: &[String],
+        after: u64,
+        budget: Budget,
+    ) -> std::result::Result<HistoryRead, Lagged> {
+        let upto = self.readable();
+        if after >= upto {
+            // The node has not received that far yet: wait for its feed.
+            return Ok(HistoryRead {
+                frames: Vec::new(),
+                reached: after,
+            });
+        }
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let replay = backplane
+            .block_on(backplane.read_after(&names, after, upto, budget.frames))
+            .map_err(|error| {
+                tracing::warn!("{error}");
+                Lagged
+            })?;
+        if replay.gap {
+            return Err(Lagged);
+        }
+        let reached = match replay.frames.last() {
+            Some(&(last, _)) if replay.more => last,
+            _ => upto,
+        };
+        Ok(HistoryRead {
+            frames: replay.frames,
+            reached,
+        })
+    }
+
+    /// True when the engine has a durable history or a backplane: a stream
+    /// behind its logs reads from disk or Redis instead of ending.
     pub(crate) fn has_history(&self) -> bool {
-        self.history.is_some()
+        self.history.is_some() || self.clustered
     }
 
     /// Writes what the durable history still queues, syncs and releases its
@@ -544,6 +746,9 @@ impl Hub {
     /// Refuses further publishes and wakes every stream so that it ends.
     pub(crate) fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
+        if let Some(backplane) = self.backplane.get() {
+            backplane.stop();
+        }
         self.wake_queue.nudge();
         self.clock.wake_all();
         self.registry.wake_all();
@@ -559,7 +764,11 @@ impl Hub {
         let mut stats = Stats {
             connections: self.slots.open(),
             topics: self.registry.len(),
-            published: self.published() - self.first_seq,
+            published: match self.backplane.get() {
+                Some(backplane) => backplane.counters().published,
+                None => self.published() - self.first_seq,
+            },
+            backplane: self.backplane_state(),
             ..Stats::default()
         };
         self.metrics.fill(&mut stats);

@@ -4,7 +4,7 @@
 //! topics works through the registry a chunk at a time, so that publishers
 //! never wait behind it for long, however many topics there are.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::task::Waker;
 use std::time::Instant;
 
@@ -26,6 +26,18 @@ pub(crate) struct Registry {
     topics: RwLock<Topics>,
     bounds: Bounds,
     max_topics: usize,
+    /// Told when a topic gets its first holder and loses its last (the
+    /// backplane subscribes to the topics its node's streams hold). The mutex
+    /// keeps those calls in the order of the changes they report.
+    hold_hooks: OnceLock<(Mutex<()>, Box<dyn HoldHooks>)>,
+}
+
+/// What a registry tells about holders coming and going.
+pub(crate) trait HoldHooks: Send + Sync {
+    /// `topic` got its first holder.
+    fn first_holder(&self, topic: &Topic);
+    /// The last holder of `topic` let go.
+    fn last_holder_gone(&self, topic: &Topic);
 }
 
 /// A topic could not be created: `max_topics` topics exist.
@@ -39,7 +51,14 @@ impl Registry {
             topics: RwLock::new(IndexMap::new()),
             bounds,
             max_topics,
+            hold_hooks: OnceLock::new(),
         }
+    }
+
+    /// Sets the hooks told about first and last holders (once; later calls
+    /// are ignored). Topics held already are not reported.
+    pub(crate) fn set_hold_hooks(&self, hooks: Box<dyn HoldHooks>) {
+        let _ = self.hold_hooks.set((Mutex::new(()), hooks));
     }
 
     /// The most topics that exist at once.
@@ -77,7 +96,17 @@ impl Registry {
     /// in [`Registry::with_topic`]).
     pub(crate) fn hold(self: &Arc<Self>, name: &str, floor: u64) -> Result<TopicHold, Full> {
         let topic = self.with_topic(name, floor, |topic| {
-            topic.add_holder();
+            match self.hold_hooks.get() {
+                None => {
+                    topic.add_holder();
+                }
+                Some((order, hooks)) => {
+                    let _order = order.lock().unwrap_or_else(|e| e.into_inner());
+                    if topic.add_holder() {
+                        hooks.first_holder(topic);
+                    }
+                }
+            }
             topic.clone()
         })?;
         Ok(TopicHold {
@@ -234,7 +263,18 @@ impl TopicWatch {
 
 impl Drop for TopicHold {
     fn drop(&mut self) {
-        if !self.topic.remove_holder() {
+        let last = match self.registry.hold_hooks.get() {
+            None => self.topic.remove_holder(),
+            Some((order, hooks)) => {
+                let _order = order.lock().unwrap_or_else(|e| e.into_inner());
+                let last = self.topic.remove_holder();
+                if last {
+                    hooks.last_holder_gone(&self.topic);
+                }
+                last
+            }
+        };
+        if !last {
             return;
         }
         let mut topics = self
@@ -256,6 +296,38 @@ mod tests {
         max_bytes: 1 << 20,
         max_age: Some(Duration::from_millis(1)),
     };
+
+    /// Records what the hooks were told, in order.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<String>>);
+
+    impl HoldHooks for Arc<Recorded> {
+        fn first_holder(&self, topic: &Topic) {
+            self.0.lock().unwrap().push(format!("+{}", topic.name()));
+        }
+        fn last_holder_gone(&self, topic: &Topic) {
+            self.0.lock().unwrap().push(format!("-{}", topic.name()));
+        }
+    }
+
+    #[test]
+    fn hooks_hear_of_first_and_last_holders_only() {
+        let registry = Arc::new(Registry::new(BOUNDS, 10));
+        let recorded = Arc::new(Recorded::default());
+        registry.set_hold_hooks(Box::new(recorded.clone()));
+        let a1 = registry.hold("a", 0).unwrap();
+        let a2 = registry.hold("a", 0).unwrap();
+        let b = registry.hold("b", 0).unwrap();
+        drop(a1);
+        drop(b);
+        drop(a2);
+        let again = registry.hold("a", 0).unwrap();
+        drop(again);
+        assert_eq!(
+            *recorded.0.lock().unwrap(),
+            ["+a", "+b", "-b", "-a", "+a", "-a"]
+        );
+    }
 
     fn publish(registry: &Registry, name: &str, seq: u64) -> Result<(), Full> {
         registry.with_topic(name, 0, |topic| {

@@ -102,9 +102,9 @@ impl Topic {
         self.waiters.wake_all();
     }
 
-    /// Counts one more holder.
-    pub(crate) fn add_holder(&self) {
-        self.holders.fetch_add(1, Ordering::AcqRel);
+    /// Counts one more holder; true when it is the first.
+    pub(crate) fn add_holder(&self) -> bool {
+        self.holders.fetch_add(1, Ordering::AcqRel) == 0
     }
 
     /// Uncounts a holder; true when it was the last.

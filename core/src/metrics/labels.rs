@@ -183,7 +183,6 @@ pub(crate) enum BackplaneState {
     /// The backplane answers.
     Up = 1,
     /// The backplane is configured but unreachable: `/readyz` answers 503.
-    #[allow(dead_code, reason = "set by the Redis backplane, the scale-out issue")]
     Unreachable = 2,
 }
 

@@ -239,8 +239,7 @@ impl Metrics {
 
     /// Records the backplane's state: exported as `ssecast_backplane_up`, and an
     /// unreachable backplane makes `/readyz` answer 503. The hook for the Redis
-    /// backplane: call it with `Up` once connected and on every change.
-    #[allow(dead_code, reason = "set by the Redis backplane, the scale-out issue")]
+    /// backplane: `hub/cluster.rs` calls it at start and on every change.
     pub(crate) fn set_backplane(&self, state: BackplaneState) {
         self.backplane.store(state as u8, Ordering::Release);
     }

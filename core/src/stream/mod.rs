@@ -174,12 +174,67 @@ impl EventStream {
         origin: StreamOrigin,
     ) -> Result<Self, Error> {
         let live_from = hub.published();
+        let subscription = hub.subscribe(topics, last_event_id)?;
+        Ok(Self::start(
+            hub,
+            slot,
+            topics,
+            last_event_id,
+            settings,
+            origin,
+            live_from,
+            subscription,
+        ))
+    }
+
+    /// [`EventStream::open`] from async code: with a backplane, the resume
+    /// position is checked against Redis without blocking a worker thread;
+    /// [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable) while Redis
+    /// cannot be reached and the position needs it.
+    pub(crate) async fn open_async(
+        hub: Arc<Hub>,
+        slot: StreamSlot,
+        topics: &[String],
+        last_event_id: Option<&str>,
+        settings: StreamSettings,
+        origin: StreamOrigin,
+    ) -> Result<Self, Error> {
+        let live_from = hub.published();
+        let subscription = hub.subscribe_async(topics, last_event_id).await?;
+        Ok(Self::start(
+            hub,
+            slot,
+            topics,
+            last_event_id,
+            settings,
+            origin,
+            live_from,
+            subscription,
+        ))
+    }
+
+    /// The stream of a subscription made by [`EventStream::open`] or
+    /// [`EventStream::open_async`]; `live_from` is the watermark before it.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the arguments of open, the watermark and the subscription"
+    )]
+    fn start(
+        hub: Arc<Hub>,
+        slot: StreamSlot,
+        topics: &[String],
+        last_event_id: Option<&str>,
+        settings: StreamSettings,
+        origin: StreamOrigin,
+        live_from: u64,
+        subscription: Subscription,
+    ) -> Self {
         let Subscription {
             holds,
             after,
             reset,
             from_disk,
-        } = hub.subscribe(topics, last_event_id)?;
+        } = subscription;
         let from_history = hub.has_history().then(|| topics.into());
         let mut opening = Batch::with_capacity(2);
         let reset = reset.map(|reason| {
@@ -214,7 +269,7 @@ impl EventStream {
             upto: hub.readable(),
             retry_sent: settings.reconnect_jitter_ms == 0,
         });
-        Ok(EventStream {
+        EventStream {
             last_write: hub.clock().now(),
             unsent: Arc::new(Unsent::new(cursors.len(), after)),
             hub,
@@ -237,7 +292,7 @@ impl EventStream {
             drain_turn: None,
             ended: None,
             telemetry,
-        })
+        }
     }
 
     /// Where the stream starts, for a long-poll, which answers with events only:
