@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::sync::{mpsc, Arc};
 
 use ssecast::Engine;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 fn main() -> ExitCode {
     let options = match options::parse(std::env::args_os(), |key| std::env::var(key).ok()) {
@@ -41,20 +42,23 @@ fn main() -> ExitCode {
     let publisher = options
         .dashboard
         .then(|| dashboard::spawn_publisher(&engine, dashboard_rx));
-    for line in startup.lines(engine.local_addr()) {
-        eprintln!("{line}");
-    }
-    let signals = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a current-thread runtime");
-    signals.block_on(signal());
+    // Caught from before the startup lines: whoever starts ssecast may signal
+    // it as soon as it says it listens, and must get a graceful stop.
+    let mut signals = runtime.block_on(async { Signals::install() });
+    for line in startup.lines(engine.local_addr()) {
+        eprintln!("{line}");
+    }
+    runtime.block_on(signals.next());
     if !options.drain.is_zero() {
         eprintln!(
             "ssecast: draining for {} ms (signal again to stop now)",
             options.drain.as_millis()
         );
-        signals.block_on(drain_unless_signalled(&engine, options.drain));
+        runtime.block_on(drain_unless_signalled(&engine, options.drain, &mut signals));
     }
     eprintln!("ssecast: stopping");
     drop((stop_tx, dashboard_stop));
@@ -65,18 +69,38 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// SIGINT and SIGTERM, caught from [`Signals::install`] on for the life of the
+/// process.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    /// Catches both signals from now on (inside a runtime).
+    fn install() -> Self {
+        let catch = |kind| signal(kind).expect("a signal handler");
+        Signals {
+            interrupt: catch(SignalKind::interrupt()),
+            terminate: catch(SignalKind::terminate()),
+        }
+    }
+
+    /// Resolves on the next SIGINT or SIGTERM.
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
     }
 }
 
 /// Drains the engine over `window`, or less if another signal comes first.
-async fn drain_unless_signalled(engine: &Arc<Engine>, window: std::time::Duration) {
+async fn drain_unless_signalled(
+    engine: &Arc<Engine>,
+    window: std::time::Duration,
+    signals: &mut Signals,
+) {
     let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
     let draining = engine.clone();
     std::thread::spawn(move || {
@@ -87,6 +111,6 @@ async fn drain_unless_signalled(engine: &Arc<Engine>, window: std::time::Duratio
     });
     tokio::select! {
         _ = done => {}
-        _ = signal() => {}
+        _ = signals.next() => {}
     }
 }

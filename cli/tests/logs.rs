@@ -227,3 +227,17 @@ fn sigterm_with_drain_ms_drains_before_stopping() {
     let status = server.child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn a_signal_right_after_the_startup_lines_stops_gracefully() {
+    // Orchestrators may signal as soon as the server says it listens: the
+    // signal must already be caught then, never kill the process outright.
+    for _ in 0..10 {
+        let mut server = Server::start(&[]);
+        let pid = server.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        server.wait_line("ssecast: stopping");
+        let status = server.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+    }
+}
