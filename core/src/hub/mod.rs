@@ -121,6 +121,18 @@ pub(crate) struct HistoryRead {
     pub(crate) reached: u64,
 }
 
+impl HistoryRead {
+    /// `frames` read up to `upto`: the stream has reached `upto` unless the
+    /// read stopped early (`more`), at its last frame.
+    fn new(frames: Vec<(u64, bytes::Bytes)>, more: bool, upto: u64) -> Self {
+        let reached = match frames.last() {
+            Some(&(last, _)) if more => last,
+            _ => upto,
+        };
+        HistoryRead { frames, reached }
+    }
+}
+
 impl Hub {
     /// A hub with the history bounds and limits of `config`. With
     /// `history_dir`, opens the durable history and continues its ids; fails
@@ -573,14 +585,7 @@ impl Hub {
         if history.trimmed_through() > after {
             return Err(Lagged);
         }
-        let reached = match replay.frames.last() {
-            Some(&(last, _)) if replay.more => last,
-            _ => upto,
-        };
-        Ok(HistoryRead {
-            frames: replay.frames,
-            reached,
-        })
+        Ok(HistoryRead::new(replay.frames, replay.more, upto))
     }
 
     /// [`Hub::read_history`] with a backplane: from the topics' Redis Streams
@@ -611,14 +616,7 @@ impl Hub {
         if replay.gap {
             return Err(Lagged);
         }
-        let reached = match replay.frames.last() {
-            Some(&(last, _)) if replay.more => last,
-            _ => upto,
-        };
-        Ok(HistoryRead {
-            frames: replay.frames,
-            reached,
-        })
+        Ok(HistoryRead::new(replay.frames, replay.more, upto))
     }
 
     /// True when the engine has a durable history or a backplane: a stream
